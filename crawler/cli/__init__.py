@@ -11,11 +11,16 @@ import sys
 
 import typer
 
+try:  # recent typer carries its own copy of click
+    from typer._click.exceptions import ClickException, UsageError
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import ClickException, UsageError
+
 from crawler.errors import UserError
 
 
 def build_app() -> typer.Typer:
-    from crawler.cli import db, export
+    from crawler.cli import bench, db, export
 
     app = typer.Typer(
         name="scamradar",
@@ -24,7 +29,7 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    for module in (db, export):
+    for module in (db, export, bench):
         module.register(app)
     return app
 
@@ -32,7 +37,18 @@ def build_app() -> typer.Typer:
 def main(argv: list[str] | None = None) -> None:
     app = build_app()
     try:
-        app(args=argv, prog_name="scamradar", standalone_mode=True)
+        code = app(args=argv, prog_name="scamradar", standalone_mode=False)
     except UserError as exc:
         print(f"scamradar: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        print(f"scamradar: error: {exc.format_message()}{hint}", file=sys.stderr)
+        sys.exit(2)
+    except ClickException as exc:
+        print(f"scamradar: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("scamradar: aborted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
