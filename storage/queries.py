@@ -189,35 +189,32 @@ def iter_export_rows(session: Session, f: AdFilter, *, batch: int = 1000) -> Ite
 def _group(session: Session, stmt: Select[Any], key: Any, ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     if ids:
-        for hit_id, value in session.execute(stmt.where(key.in_(ids)).order_by(*stmt.columns)):
+        for hit_id, value in session.execute(stmt.where(key.in_(ids)).order_by(*stmt.selected_columns)):
             out.setdefault(hit_id, []).append(value)
     return out
 
 
 def stats(session: Session) -> dict[str, Any]:
     """Counts for ``scamradar stats``: ads, flagged ads by label and brand, verdicts, alarms."""
-    by_label = dict(
+    by_label: dict[str, int] = dict(
         session.execute(select(Ad.label, func.count()).where(Ad.label.is_not(None)).group_by(Ad.label))
-        .tuples()
         .all()
     )
-    by_brand = dict(
+    by_brand: dict[str, int] = dict(
         session.execute(
             select(HitBrand.brand, func.count())
             .join(Ad, Ad.hit_id == HitBrand.hit_id)
             .group_by(HitBrand.brand)
             .order_by(func.count().desc(), HitBrand.brand)
         )
-        .tuples()
         .all()
     )
-    by_status = dict(
+    by_status: dict[str, int] = dict(
         session.execute(
             select(Ad.status, func.count())
             .where(Ad.label.in_(FLAGGED_LABELS))
             .group_by(Ad.status)
         )
-        .tuples()
         .all()
     )
     alarms = [

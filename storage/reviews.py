@@ -33,5 +33,5 @@ def append_review(
         .values(status=status)
         .execution_options(synchronize_session=False)
     )
-    session.flush([review])
+    session.flush()
     return review

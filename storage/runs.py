@@ -20,7 +20,7 @@ def get_or_create_source(
     if source is None:
         source = Source(name=name, spider=spider, config=dict(config or {}))
         session.add(source)
-        session.flush([source])
+        session.flush()
     elif source.spider != spider or (config is not None and source.config != dict(config)):
         source.spider = spider
         if config is not None:
@@ -31,7 +31,7 @@ def get_or_create_source(
 def open_crawl_run(session: Session, source: Source, *, pid: int | None = None) -> CrawlRun:
     run = CrawlRun(source_id=source.id, spider=source.spider, status="running", pid=pid)
     session.add(run)
-    session.flush([run])
+    session.flush()
     return run
 
 

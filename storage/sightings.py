@@ -58,11 +58,11 @@ class AdSighting:
         folded = [_SPACE.sub(" ", unicodedata.normalize("NFKC", p)).strip().casefold() for p in parts]
         return hashlib.sha256("\x1f".join(folded).encode("utf-8")).hexdigest()
 
-    def dedupe_key(self) -> str:
+    def dedupe_key(self, content_hash: str | None = None) -> str:
         """The source's own id when there is one, else the content fingerprint."""
         if self.external_id:
             return hashlib.sha256(f"id\x1f{self.external_id}".encode()).hexdigest()
-        return self.content_hash()
+        return content_hash or self.content_hash()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,8 @@ def record_sightings(
     """Record a batch of sightings of one source: a new ad becomes a row, an ad seen before has
     its ``times_seen`` and ``last_seen`` moved. Returns one outcome per sighting, in order."""
     now = utcnow()
-    keys = [s.dedupe_key() for s in sightings]
+    hashes = [s.content_hash() for s in sightings]
+    keys = [s.dedupe_key(h) for s, h in zip(sightings, hashes, strict=True)]
     existing: dict[str, tuple[int, int]] = {}
     unique_keys = list(dict.fromkeys(keys))
     for start in range(0, len(unique_keys), CHUNK):
@@ -111,13 +112,13 @@ def record_sightings(
     new_rows: list[dict[str, Any]] = []
     new_index: dict[str, int] = {}
     bumps: dict[str, list[datetime]] = {}
-    for sighting, key in zip(sightings, keys, strict=True):
+    for sighting, key, content_hash in zip(sightings, keys, hashes, strict=True):
         seen_at = sighting.seen_at or now
         if key in existing or key in new_index:
             bumps.setdefault(key, []).append(seen_at)
             continue
         new_index[key] = len(new_rows)
-        new_rows.append(_new_ad_row(source_id, sighting, key, seen_at, run_id))
+        new_rows.append(_new_ad_row(source_id, sighting, key, content_hash, seen_at, run_id))
 
     if new_rows:
         inserted = session.execute(
@@ -160,7 +161,12 @@ def record_sightings(
 
 
 def _new_ad_row(
-    source_id: int, s: AdSighting, key: str, seen_at: datetime, run_id: int | None
+    source_id: int,
+    s: AdSighting,
+    key: str,
+    content_hash: str,
+    seen_at: datetime,
+    run_id: int | None,
 ) -> dict[str, Any]:
     return {
         "source_id": source_id,
@@ -174,7 +180,7 @@ def _new_ad_row(
         "title": s.title,
         "text": s.text or "",
         "language": s.language,
-        "content_hash": s.content_hash(),
+        "content_hash": content_hash,
         "extra": dict(s.extra),
         "published_at": s.published_at,
         "first_seen": seen_at,
@@ -198,47 +204,96 @@ class HitData:
 
 
 def attach_hit(session: Session, ad_id: int, verdict: HitData) -> int | None:
-    """Store the engine's verdict on an ad. A flagged verdict becomes (or replaces, for the same
-    rule-set version) the ad's hit; a legit one clears the ad's current hit. The ad's ``label``
-    and ``score`` always follow the latest verdict. Returns the hit id, or None when legit."""
-    if verdict.label not in LABELS:
-        raise ValueError(f"unknown label {verdict.label!r}; expected one of {', '.join(LABELS)}")
-    hit_id: int | None = None
-    if verdict.label != "legit":
-        current = session.execute(
-            select(Hit.id, Hit.label).where(
-                Hit.ad_id == ad_id, Hit.ruleset_version == verdict.ruleset_version
+    """Store the engine's verdict on one ad (see :func:`attach_hits`)."""
+    return attach_hits(session, [(ad_id, verdict)])[ad_id]
+
+
+def attach_hits(
+    session: Session, verdicts: Sequence[tuple[int, HitData]]
+) -> dict[int, int | None]:
+    """Store the engine's verdicts on ads, in bulk. A flagged verdict becomes the ad's hit (the
+    hit of an earlier sighting is kept when the same rule-set version said the same thing, so
+    that its date stays the date the ad was first flagged); a legit verdict clears the ad's
+    current hit. The ad's ``label`` and ``score`` always follow the latest verdict.
+    Returns each ad's hit id (None when legit)."""
+    for _, verdict in verdicts:
+        if verdict.label not in LABELS:
+            raise ValueError(f"unknown label {verdict.label!r}; expected one of {', '.join(LABELS)}")
+    latest = dict(verdicts)
+    flagged = {ad_id: v for ad_id, v in latest.items() if v.label != "legit"}
+    hit_ids: dict[int, int | None] = dict.fromkeys(latest)
+
+    current: dict[tuple[int, str], tuple[int, str]] = {}
+    pairs = [(ad_id, v.ruleset_version) for ad_id, v in flagged.items()]
+    for start in range(0, len(pairs), CHUNK):
+        rows = session.execute(
+            select(Hit.ad_id, Hit.ruleset_version, Hit.id, Hit.label).where(
+                tuple_(Hit.ad_id, Hit.ruleset_version).in_(pairs[start : start + CHUNK])
             )
-        ).first()
-        if current is not None and current.label == verdict.label:
-            # The same rules said the same thing before: keep the first hit and its date.
-            hit_id = current.id
-        else:
-            if current is not None:
-                session.execute(delete(Hit).where(Hit.id == current.id))
-            hit_id = _new_hit(session, ad_id, verdict)
+        )
+        current.update({(a, rv): (hit_id, label) for a, rv, hit_id, label in rows})
+
+    stale: list[int] = []
+    fresh: list[tuple[int, HitData]] = []
+    for ad_id, verdict in flagged.items():
+        found = current.get((ad_id, verdict.ruleset_version))
+        if found is not None and found[1] == verdict.label:
+            hit_ids[ad_id] = found[0]
+            continue
+        if found is not None:
+            stale.append(found[0])
+        fresh.append((ad_id, verdict))
+    if stale:
+        session.execute(delete(Hit).where(Hit.id.in_(stale)))
+    if fresh:
+        hit_ids.update(_insert_hits(session, fresh))
+
+    table = Ad.__table__
     session.execute(
-        update(Ad)
-        .where(Ad.id == ad_id)
-        .values(label=verdict.label, score=verdict.score, hit_id=hit_id)
-        .execution_options(synchronize_session=False)
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(label=bindparam("b_label"), score=bindparam("b_score"), hit_id=bindparam("b_hit")),
+        [
+            {"b_id": ad_id, "b_label": v.label, "b_score": v.score, "b_hit": hit_ids[ad_id]}
+            for ad_id, v in latest.items()
+        ],
+        execution_options={"synchronize_session": False},
     )
-    return hit_id
+    return hit_ids
 
 
-def _new_hit(session: Session, ad_id: int, verdict: HitData) -> int:
-    hit = Hit(
-        ad_id=ad_id,
-        label=verdict.label,
-        score=verdict.score,
-        ruleset_version=verdict.ruleset_version,
-        matches=[dict(m) for m in verdict.matches],
-        brands=[HitBrand(brand=b) for b in dict.fromkeys(verdict.brands)],
-        rules=[HitRule(rule_id=r, rule_version=v) for r, v in dict(verdict.rules).items()],
+def _insert_hits(session: Session, fresh: list[tuple[int, HitData]]) -> dict[int, int]:
+    now = utcnow()
+    rows = session.execute(
+        insert(Hit).returning(Hit.ad_id, Hit.id, sort_by_parameter_order=True),
+        [
+            {
+                "ad_id": ad_id,
+                "label": v.label,
+                "score": v.score,
+                "ruleset_version": v.ruleset_version,
+                "matches": [dict(m) for m in v.matches],
+                "created_at": now,
+            }
+            for ad_id, v in fresh
+        ],
     )
-    session.add(hit)
-    session.flush([hit])
-    return hit.id
+    made: dict[int, int] = {ad_id: hit_id for ad_id, hit_id in rows}
+    brands = [
+        {"hit_id": made[ad_id], "brand": brand}
+        for ad_id, v in fresh
+        for brand in dict.fromkeys(v.brands)
+    ]
+    rules = [
+        {"hit_id": made[ad_id], "rule_id": rule_id, "rule_version": version}
+        for ad_id, v in fresh
+        for rule_id, version in dict(v.rules).items()
+    ]
+    if brands:
+        session.execute(insert(HitBrand), brands)
+    if rules:
+        session.execute(insert(HitRule), rules)
+    return made
 
 
 def link_indicators(session: Session, ad_id: int, indicators: Iterable[tuple[str, str]]) -> int:
@@ -281,5 +336,5 @@ def add_evidence(session: Session, ad_id: int, **fields: Any) -> Evidence:
     """Add an evidence row (url, fetched_at, sha256, warc_path, … as in :class:`Evidence`)."""
     evidence = Evidence(ad_id=ad_id, **fields)
     session.add(evidence)
-    session.flush([evidence])
+    session.flush()
     return evidence
