@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from httpserver import FixtureServer
 from storage.db import DatabaseError, check_connection, make_engine
 from storage.migrate import upgrade
 
@@ -80,6 +81,16 @@ def _migrate(url: str) -> str:
 def postgresql_url() -> Iterator[str]:
     with _postgres_schema() as url:
         yield url
+
+
+@pytest.fixture
+def http_server() -> Iterator[FixtureServer]:
+    """A local HTTP server answering from a route table (see tests/httpserver.py)."""
+    server = FixtureServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
