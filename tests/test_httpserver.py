@@ -19,8 +19,8 @@ def _get(url: str) -> tuple[int, bytes]:
 def test_routes_match_path_and_query_and_count_their_uses(http_server: FixtureServer) -> None:
     http_server.route("/s/chan", body="latest")
     http_server.route("/s/chan?before=10", body="older")
-    http_server.route("/api", status=429, body="slow down", times=1)
     http_server.route("/api", body="ok")
+    http_server.route("/api", status=429, body="slow down", times=1)  # later routes win
     assert _get(http_server.url("/s/chan")) == (200, b"latest")
     assert _get(http_server.url("/s/chan?before=10&x=1")) == (200, b"older")
     assert _get(http_server.url("/api")) == (429, b"slow down")
