@@ -1,0 +1,175 @@
+"""The rule engine: signals from every field, weighted rules, one explained verdict per ad."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from crawler.rules import signals as builtin
+from crawler.rules.brands import NameHit, NameMatcher
+from crawler.rules.domains import DomainMatcher
+from crawler.rules.lexicon import TermScanner
+from crawler.rules.loader import RuleSet
+from crawler.rules.model import FiredRule, Match, Rule, Verdict
+from crawler.rules.normalize import Normalized, normalize
+
+FIELDS = ("title", "text", "advertiser", "url")
+_MAX_FIELD = 200_000  # characters of one field that are analysed (1 MB ads are cut, not refused)
+_BRAND_SIGNALS = ("brand", "brand_weak", "brand_glued", "lookalike_domain", "official_domain")
+
+
+@dataclass(frozen=True)
+class _Hit:
+    field: str
+    start: int  # in the normalised text of the field (or the original, when norm is None)
+    end: int
+    brand: str | None = None
+    mapped: bool = False  # start/end are already original-text positions
+
+
+class Engine:
+    """Classifies ads with a :class:`~crawler.rules.loader.RuleSet`. Thread-safe for reading."""
+
+    def __init__(self, ruleset: RuleSet):
+        self.ruleset = ruleset
+        self.ruleset_version = ruleset.version
+        self.rules: tuple[Rule, ...] = tuple(r for r in ruleset.rules if r.status != "deprecated")
+        self.names = NameMatcher(ruleset.brands, ruleset.people, ruleset.matching)
+        self.domains = DomainMatcher(ruleset.brands, ruleset.matching)
+        self.scanner = TermScanner({s.name: s.terms for s in ruleset.signals})
+        self.patterns = [(s.name, p) for s in ruleset.signals for p in s.patterns]
+        self.precedence = ruleset.decision.precedence
+        self.scale = ruleset.decision.score_scale
+
+    # -- signals ------------------------------------------------------------------------------
+    def signals(self, ad: Mapping[str, object]) -> tuple[dict[str, list[_Hit]], dict[str, Normalized]]:
+        found: dict[str, list[_Hit]] = {}
+        norms: dict[str, Normalized] = {}
+
+        def add(sig: str, hit: _Hit) -> None:
+            found.setdefault(sig, []).append(hit)
+
+        for field in FIELDS:
+            raw = ad.get(field)
+            if raw is None or raw == "":
+                continue
+            value = raw if isinstance(raw, str) else str(raw)
+            if len(value) > _MAX_FIELD:
+                value = value[:_MAX_FIELD]
+            norm = normalize(value)
+            norms[field] = norm
+            text = norm.text
+            for h in self.scanner.scan(text):
+                add(h.signal, _Hit(field, h.start, h.end))
+            for name, pat in self.patterns:
+                m = pat.search(text)
+                if m:
+                    add(name, _Hit(field, m.start(), m.end()))
+            if field == "url":
+                v = self.domains.check(value)
+                if v.kind:
+                    sig = "official_domain" if v.kind == "official" else "lookalike_domain"
+                    add(sig, _Hit(field, 0, len(value), v.brand, mapped=True))
+                continue
+            for nh in self.names.find(norm):
+                add(self._name_signal(nh), _Hit(field, nh.start, nh.end, nh.key, mapped=True))
+            amounts = builtin.amounts(text)
+            if amounts:
+                a = amounts[0]
+                add("money", _Hit(field, a[1], a[2]))
+                g = builtin.growth(amounts, self.ruleset.growth)
+                if g:
+                    add("growth", _Hit(field, g[0], g[1]))
+            m = builtin.PHONE_RE.search(text)
+            if m:
+                add("phone", _Hit(field, m.start(), m.end()))
+            m = builtin.HANDLE_RE.search(text)
+            if m:
+                add("handle", _Hit(field, m.start(), m.end()))
+            if "." in value:
+                for dm in builtin.DOMAIN_RE.finditer(value):
+                    v = self.domains.check(dm.group(1))
+                    if v.kind == "lookalike":
+                        add("lookalike_domain", _Hit(field, dm.start(1), dm.end(1), v.brand, mapped=True))
+        return found, norms
+
+    def _name_signal(self, nh: NameHit) -> str:
+        if nh.kind == "person":
+            return "person"
+        if nh.kind == "weak":
+            return "brand_weak"
+        if nh.kind == "glued":
+            return "brand_glued"
+        return "brand"
+
+    # -- verdict ------------------------------------------------------------------------------
+    def rule_score(self, rule: Rule, present: set[str], brands: set[str]) -> float | None:
+        """The rule's score, or ``None`` when its requirements are not met."""
+        if rule.brands and not brands.intersection(rule.brands):
+            return None
+        if rule.require_all and not present.issuperset(rule.require_all):
+            return None
+        if rule.require_any and present.isdisjoint(rule.require_any):
+            return None
+        return sum(w for sig, w in rule.weights if sig in present)
+
+    def classify(self, ad: Mapping[str, object]) -> Verdict:
+        found, norms = self.signals(ad)
+        present = set(found)
+        brand_order: list[str] = []
+        for sig in _BRAND_SIGNALS:
+            for h in found.get(sig, ()):
+                if h.brand and h.brand not in brand_order and not self.names.is_person(h.brand):
+                    brand_order.append(h.brand)
+        brands = set(brand_order)
+        fired: list[tuple[Rule, float]] = []
+        best_unfired = -math.inf
+        for rule in self.rules:
+            s = self.rule_score(rule, present, brands)
+            if s is None:
+                continue
+            z = (s - rule.threshold) / self.scale
+            if s >= rule.threshold:
+                fired.append((rule, z))
+            else:
+                best_unfired = max(best_unfired, z)
+        label = "legit"
+        for lab in self.precedence:
+            if any(r.label == lab for r, _ in fired):
+                label = lab
+                break
+        if label == "legit":
+            score = 1.0 - _sigmoid(best_unfired) if best_unfired > -math.inf else 1.0
+        else:
+            score = _sigmoid(max(z for r, z in fired if r.label == label))
+        fired.sort(key=lambda rz: (rz[0].label != label, -rz[1]))
+        matches: list[Match] = []
+        for rule, _z in fired:
+            for sig, w in rule.weights:
+                if w <= 0 or sig not in found:
+                    continue
+                for h in found[sig][:2]:
+                    matches.append(self._match(rule.id, sig, h, norms, ad))
+        return Verdict(
+            label=label,
+            score=score,
+            brands=tuple(brand_order),
+            rules=tuple(FiredRule(r.id, r.version) for r, _ in fired),
+            matches=tuple(matches),
+            signals=tuple(sorted(present)),
+        )
+
+    def _match(self, rule_id: str, sig: str, h: _Hit, norms: Mapping[str, Normalized], ad: Mapping[str, object]) -> Match:
+        if h.mapped:
+            s, e = h.start, h.end
+            original = norms[h.field].original if h.field in norms else str(ad.get(h.field) or "")
+        else:
+            norm = norms[h.field]
+            s, e = norm.span(h.start, h.end)
+            original = norm.original
+        return Match(rule_id, h.brand, h.field, s, e, original[s:e], sig)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))

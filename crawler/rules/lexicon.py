@@ -1,0 +1,164 @@
+"""Concept lexicons: many terms in any script compiled into one scan of the normalised text.
+
+A *term* is written the way it appears in ads (``гарантир*``, ``в месяц``, ``табыс*``, ``passive
+income``); it is normalised exactly like running text (see :mod:`crawler.rules.normalize`), so one
+term covers Cyrillic, Kazakh letters, Latin typing, homoglyphs and leetspeak. Syntax:
+
+* ``word``   the whole word;
+* ``stem*``  any word starting with ``stem``;
+* ``two words`` / ``stem* word`` a phrase; words are separated by any non-letters.
+
+All terms of all signals become one trie-shaped regular expression, so a field is scanned once,
+whatever the size of the lexicon. *Patterns* (numbers with periods, multipliers …) are regular
+expressions over the normalised text; ``{name}`` inside a pattern expands to a macro or to the
+alternation of a vocabulary list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from crawler.rules.normalize import normalize_term
+
+_SEP = "[^a-z0-9]{1,3}"
+_SPLIT_RE = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """One parsed term: its normalised words and whether the last word is a stem."""
+
+    words: tuple[str, ...]
+    stem: bool
+
+    @property
+    def key(self) -> str:
+        return " ".join(self.words)
+
+
+def parse_term(raw: str) -> TermSpec | None:
+    """Parse and normalise a term; ``None`` if nothing matchable is left."""
+    raw = raw.strip()
+    stem = raw.endswith("*")
+    words = tuple(w for w in _SPLIT_RE.split(normalize_term(raw.rstrip("*"))) if w)
+    if not words:
+        return None
+    return TermSpec(words, stem)
+
+
+def _trie_regex(keys: Iterable[str]) -> str:
+    """A regex alternation shaped like a trie (``dohod(?:nost)?``), longest path first."""
+    trie: dict = {}
+    for key in keys:
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        end = "" in node
+        branches = []
+        for ch in sorted((c for c in node if c), key=lambda c: (-len(node[c]), c)):
+            piece = _SEP if ch == " " else re.escape(ch)
+            branches.append(piece + emit(node[ch]))
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if end else body
+
+    return emit(trie)
+
+
+@dataclass(frozen=True)
+class TermHit:
+    signal: str
+    start: int
+    end: int
+
+
+class TermScanner:
+    """Finds every term of every signal in one pass over a normalised text."""
+
+    def __init__(self, terms: Mapping[str, Iterable[TermSpec]]):
+        self._index: dict[str, list[tuple[str, bool]]] = {}
+        for signal, specs in terms.items():
+            for spec in specs:
+                entry = (signal, spec.stem)
+                bucket = self._index.setdefault(spec.key, [])
+                if entry not in bucket:
+                    bucket.append(entry)
+        self._lengths = sorted({len(k) for k in self._index}, reverse=True)
+        body = _trie_regex(self._index) if self._index else "(?!)"
+        self._re = re.compile(r"(?<![a-z0-9])" + body)
+
+    def scan(self, text: str) -> list[TermHit]:
+        hits: list[TermHit] = []
+        index = self._index
+        for m in self._re.finditer(text):
+            s = m.group()
+            squashed = _SPLIT_RE.sub(" ", s) if " " in s or not s.isalnum() else s
+            n = len(squashed)
+            after_ok = m.end() >= len(text) or not text[m.end()].isalnum()
+            for length in self._lengths:
+                if length > n:
+                    continue
+                entries = index.get(squashed[:length])
+                if not entries:
+                    continue
+                whole = (after_ok and length == n) or (length < n and squashed[length] == " ")
+                end = m.end() if length == n else m.start() + _raw_end(s, length)
+                for signal, stem in entries:
+                    if stem or whole:
+                        hits.append(TermHit(signal, m.start(), end))
+        return hits
+
+
+def _raw_end(raw: str, squashed_len: int) -> int:
+    """Position in ``raw`` after ``squashed_len`` characters of its squashed form."""
+    count = 0
+    in_sep = False
+    for i, ch in enumerate(raw):
+        if ch.isalnum():
+            if count == squashed_len:
+                return i
+            count += 1
+            in_sep = False
+        elif not in_sep:
+            if count == squashed_len:
+                return i
+            count += 1
+            in_sep = True
+    return len(raw)
+
+
+_REF_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def term_alternation(specs: Iterable[TermSpec]) -> str:
+    """A regex alternation of terms, for use inside patterns."""
+    parts = []
+    for spec in specs:
+        body = _SEP.join(re.escape(w) for w in spec.words)
+        parts.append(body + (r"[a-z0-9]*" if spec.stem else r"(?![a-z0-9])"))
+    parts.sort(key=len, reverse=True)
+    return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
+
+
+def expand_pattern(pattern: str, refs: Mapping[str, str]) -> str:
+    """Replace ``{name}`` references by their regex; unknown names raise KeyError(name)."""
+
+    def sub(m: re.Match[str]) -> str:
+        return "(?:" + refs[m.group(1)] + ")"
+
+    for _ in range(5):  # macros may refer to macros
+        new = _REF_RE.sub(sub, pattern)
+        if new == pattern:
+            break
+        pattern = new
+    return pattern
+
+
+def pattern_refs(pattern: str) -> list[str]:
+    return _REF_RE.findall(pattern)

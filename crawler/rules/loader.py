@@ -1,0 +1,395 @@
+"""Load and validate the rule data (brands, people, signals, rules) with file:line problems.
+
+:func:`load_ruleset` never stops at the first problem: it returns every problem it finds, so
+``scamradar rules lint`` can show them all at once; :func:`crawler.rules.load_engine` refuses to
+start when there is any.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.rules.brands import Brand, MatchingSettings, Person
+from crawler.rules.lexicon import TermSpec, expand_pattern, parse_term, pattern_refs, term_alternation
+from crawler.rules.model import LABELS, SCAM_LABELS, STATUSES, Example, Rule
+from crawler.rules.yamlsrc import LDict, LList, line_of, load_yaml
+from crawler.errors import ConfigError
+
+DEFAULT_DATA_DIR = Path(__file__).parent / "data"
+
+# Signals computed in code (crawler.rules.signals); rules may use them like lexicon signals.
+BUILTIN_SIGNALS = {
+    "brand": "a brand named by a strong alias, glued into a word, or fuzzily",
+    "brand_weak": "a brand named only by a weak alias (colour, product, app)",
+    "brand_glued": "a brand name glued into another word or handle (halykdohod)",
+    "person": "a watched public figure (people.yaml) is named",
+    "lookalike_domain": "a URL or domain that imitates a brand's official domain",
+    "official_domain": "the ad's URL is on an official brand domain",
+    "growth": "two amounts where the later is a multiple of the earlier (50к → 280к)",
+    "money": "an amount of money",
+    "phone": "a phone number",
+    "handle": "a messenger handle, bot or t.me / wa.me link",
+}
+_RULE_KEYS = {
+    "id", "version", "status", "label", "description", "falsepositives", "signals", "threshold",
+    "require_any", "require_all", "brands", "examples", "todo_positive", "todo_negative", "author",
+    "references", "tags",
+}
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SignalDef:
+    name: str
+    description: str
+    terms: tuple[TermSpec, ...]
+    patterns: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    precedence: tuple[str, ...]
+    score_scale: float
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    brands: tuple[Brand, ...]
+    people: tuple[Person, ...]
+    matching: MatchingSettings
+    signals: tuple[SignalDef, ...]
+    rules: tuple[Rule, ...]
+    decision: Decision
+    growth: Mapping[str, float]
+    version: str
+    files: tuple[str, ...] = field(default=())
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: Path | str, line: int, message: str) -> None:
+        self.problems.append(Problem(str(path), line, message))
+
+
+def _strs(value: Any, path: Path, line: int, what: str, c: _Collector) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        c.add(path, line, f"{what} must be a list of strings")
+        return ()
+    return tuple(str(v) for v in value)
+
+
+def _load_brands(path: Path, c: _Collector) -> tuple[list[Brand], MatchingSettings | None]:
+    data = load_yaml(path)
+    if not isinstance(data, LDict) or not isinstance(data.get("brands"), LDict):
+        c.add(path, line_of(data), "expected a mapping with 'brands'")
+        return [], None
+    m = data.get("matching")
+    settings = None
+    try:
+        settings = MatchingSettings(
+            fuzzy_min_len=int(m["fuzzy_min_len"]),
+            fuzzy_max_len=int(m["fuzzy_max_len"]),
+            fuzzy_cutoffs=tuple((int(a), float(b)) for a, b in m["fuzzy_cutoffs"]),
+            domain_max_distance=tuple((int(a), int(b)) for a, b in m["domain_max_distance"]),
+            lure_words=tuple(str(w) for w in m.get("lure_words") or ()),
+        )
+    except (TypeError, KeyError, ValueError) as exc:
+        c.add(path, line_of(data, "matching"), f"bad 'matching' section: {exc!r}")
+    brands = []
+    bdata = data["brands"]
+    for key, b in bdata.items():
+        line = line_of(bdata, key)
+        if not isinstance(b, LDict):
+            c.add(path, line, f"brand {key!r} must be a mapping")
+            continue
+        for req in ("name", "names", "domains"):
+            if not b.get(req):
+                c.add(path, line, f"brand {key!r} has no {req!r}")
+        unknown = set(b) - {"name", "names", "weak", "stems", "not_brand", "common_words", "domains", "accounts"}
+        for u in sorted(unknown):
+            c.add(path, line_of(b, u), f"brand {key!r}: unknown key {u!r}")
+        domains = _strs(b.get("domains"), path, line_of(b, "domains"), "domains", c)
+        for d in domains:
+            if "." not in d or "/" in d or d != d.lower().strip():
+                c.add(path, line_of(b, "domains"), f"brand {key!r}: {d!r} is not a lower-case domain")
+        brands.append(
+            Brand(
+                key=str(key),
+                name=str(b.get("name") or key),
+                names=_strs(b.get("names"), path, line_of(b, "names"), "names", c),
+                weak=_strs(b.get("weak"), path, line_of(b, "weak"), "weak", c),
+                stems=_strs(b.get("stems"), path, line_of(b, "stems"), "stems", c),
+                not_brand=frozenset(_strs(b.get("not_brand"), path, line, "not_brand", c)),
+                common_words=frozenset(_strs(b.get("common_words"), path, line, "common_words", c)),
+                domains=domains,
+                accounts=_strs(b.get("accounts"), path, line, "accounts", c),
+            )
+        )
+    return brands, settings
+
+
+def _load_people(path: Path, c: _Collector) -> list[Person]:
+    data = load_yaml(path)
+    if not isinstance(data, LDict) or not isinstance(data.get("people"), LDict):
+        c.add(path, line_of(data), "expected a mapping with 'people'")
+        return []
+    out = []
+    for key, p in data["people"].items():
+        line = line_of(data["people"], key)
+        if not isinstance(p, LDict) or not p.get("names") or not p.get("role"):
+            c.add(path, line, f"person {key!r} needs 'role' and 'names'")
+            continue
+        out.append(Person(str(key), str(p["role"]), _strs(p["names"], path, line, "names", c)))
+    return out
+
+
+def _load_signals(
+    path: Path, c: _Collector
+) -> tuple[list[SignalDef], Decision | None, dict[str, float]]:
+    data = load_yaml(path)
+    if not isinstance(data, LDict) or not isinstance(data.get("signals"), LDict):
+        c.add(path, line_of(data), "expected a mapping with 'signals'")
+        return [], None, {}
+    refs: dict[str, str] = {}
+    macros = data.get("macros") or LDict()
+    vocab = data.get("vocab") or LDict()
+    for name, body in macros.items():
+        refs[str(name)] = str(body)
+    for name, terms in vocab.items():
+        specs = [s for s in (parse_term(str(t)) for t in terms or ()) if s]
+        refs[str(name)] = term_alternation(specs)
+    signals = []
+    sdata = data["signals"]
+    for name, s in sdata.items():
+        line = line_of(sdata, name)
+        if not isinstance(s, LDict):
+            c.add(path, line, f"signal {name!r} must be a mapping")
+            continue
+        if name in BUILTIN_SIGNALS:
+            c.add(path, line, f"signal {name!r} is a built-in signal name")
+        specs = []
+        terms = s.get("terms") or LList()
+        for i, t in enumerate(terms):
+            spec = parse_term(str(t))
+            if spec is None:
+                c.add(path, line_of(terms, i), f"signal {name!r}: term {t!r} is empty after normalisation")
+            else:
+                specs.append(spec)
+        pats = []
+        plist = s.get("patterns") or LList()
+        for i, p in enumerate(plist):
+            pline = line_of(plist, i)
+            missing = [r for r in pattern_refs(str(p)) if r not in refs]
+            if missing:
+                c.add(path, pline, f"signal {name!r}: pattern refers to unknown {missing}")
+                continue
+            try:
+                pats.append(re.compile(expand_pattern(str(p), refs)))
+            except re.error as exc:
+                c.add(path, pline, f"signal {name!r}: bad pattern: {exc}")
+        if not specs and not pats:
+            c.add(path, line, f"signal {name!r} has no terms and no patterns")
+        signals.append(SignalDef(str(name), str(s.get("description") or ""), tuple(specs), tuple(pats)))
+    dec = data.get("decision") or LDict()
+    decision = None
+    try:
+        decision = Decision(
+            precedence=tuple(str(x) for x in dec["precedence"]),
+            score_scale=float(dec["score_scale"]),
+        )
+        for lab in decision.precedence:
+            if lab not in SCAM_LABELS:
+                c.add(path, line_of(data, "decision"), f"decision: unknown label {lab!r}")
+    except (KeyError, TypeError, ValueError) as exc:
+        c.add(path, line_of(data, "decision"), f"bad 'decision' section: {exc!r}")
+    growth = {str(k): float(v) for k, v in (data.get("growth") or {}).items()}
+    return signals, decision, growth
+
+
+def _examples(raw: Any, path: Path, what: str, c: _Collector, line: int) -> tuple[Example, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, LList):
+        c.add(path, line, f"{what} must be a list")
+        return ()
+    out = []
+    for i, item in enumerate(raw):
+        iline = line_of(raw, i)
+        if isinstance(item, str):
+            out.append(Example({"text": item}, iline))
+        elif isinstance(item, LDict) and any(k in item for k in ("text", "title", "url")):
+            bad = set(item) - {"text", "title", "url", "advertiser", "source", "brands", "note"}
+            if bad:
+                c.add(path, iline, f"{what}[{i}]: unknown keys {sorted(bad)}")
+            out.append(Example(dict(item), iline))
+        else:
+            c.add(path, iline, f"{what}[{i}] must be a string or a mapping with 'text'")
+    return tuple(out)
+
+
+def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Collector) -> Rule | None:
+    try:
+        data = load_yaml(path)
+    except ConfigError as exc:
+        c.add(path, 0, str(exc))
+        return None
+    if not isinstance(data, LDict):
+        c.add(path, 1, "a rule file must be a mapping")
+        return None
+    for key in sorted(set(data) - _RULE_KEYS):
+        c.add(path, line_of(data, key), f"unknown key {key!r}")
+    for req in ("id", "version", "status", "label", "description", "signals", "threshold", "examples"):
+        if req not in data:
+            c.add(path, data.line, f"missing {req!r}")
+    rid = str(data.get("id") or "")
+    if rid and not _ID_RE.match(rid):
+        c.add(path, line_of(data, "id"), f"id {rid!r} must be dotted lower-case words")
+    version = data.get("version")
+    if "version" in data and (not isinstance(version, int) or version < 1):
+        c.add(path, line_of(data, "version"), "version must be a positive integer")
+        version = 1
+    status = str(data.get("status") or "")
+    if "status" in data and status not in STATUSES:
+        c.add(path, line_of(data, "status"), f"status must be one of {STATUSES}")
+    label = str(data.get("label") or "")
+    if "label" in data and label not in SCAM_LABELS:
+        c.add(path, line_of(data, "label"), f"label must be one of {SCAM_LABELS}")
+    weights: list[tuple[str, float]] = []
+    sig = data.get("signals")
+    if isinstance(sig, LDict):
+        for name, w in sig.items():
+            if name not in known_signals:
+                c.add(path, line_of(sig, name), f"unknown signal {name!r}")
+            if not isinstance(w, (int, float)) or isinstance(w, bool):
+                c.add(path, line_of(sig, name), f"weight of {name!r} must be a number")
+                continue
+            weights.append((str(name), float(w)))
+    elif "signals" in data:
+        c.add(path, line_of(data, "signals"), "signals must map signal names to weights")
+    reqs: dict[str, tuple[str, ...]] = {}
+    for key in ("require_any", "require_all"):
+        vals = _strs(data.get(key), path, line_of(data, key), key, c)
+        for v in vals:
+            if v not in known_signals:
+                c.add(path, line_of(data, key), f"{key}: unknown signal {v!r}")
+        reqs[key] = vals
+    brands = _strs(data.get("brands"), path, line_of(data, "brands"), "brands", c)
+    for b in brands:
+        if b not in brand_keys:
+            c.add(path, line_of(data, "brands"), f"unknown brand {b!r}")
+    threshold = data.get("threshold")
+    if "threshold" in data and (not isinstance(threshold, (int, float)) or isinstance(threshold, bool)):
+        c.add(path, line_of(data, "threshold"), "threshold must be a number")
+        threshold = 0.0
+    ex = data.get("examples")
+    positive: tuple[Example, ...] = ()
+    negative: tuple[Example, ...] = ()
+    if isinstance(ex, LDict):
+        positive = _examples(ex.get("positive"), path, "examples.positive", c, line_of(ex))
+        negative = _examples(ex.get("negative"), path, "examples.negative", c, line_of(ex))
+        if not positive:
+            c.add(path, line_of(ex, "positive") if "positive" in ex else ex.line, "no positive example")
+        if not negative:
+            c.add(path, line_of(ex, "negative") if "negative" in ex else ex.line, "no negative example")
+    elif "examples" in data:
+        c.add(path, line_of(data, "examples"), "examples must have 'positive' and 'negative' lists")
+    for kind, exs in (("positive", positive), ("negative", negative)):
+        for e in exs:
+            for b in e.ad.get("brands") or ():
+                if b not in brand_keys:
+                    c.add(path, e.line, f"examples.{kind}: unknown brand {b!r}")
+    if not rid:
+        return None
+    return Rule(
+        id=rid,
+        version=int(version or 1),
+        status=status,
+        label=label,
+        description=str(data.get("description") or ""),
+        falsepositives=_strs(data.get("falsepositives"), path, line_of(data, "falsepositives"), "falsepositives", c),
+        weights=tuple(weights),
+        require_any=reqs["require_any"],
+        require_all=reqs["require_all"],
+        brands=brands,
+        threshold=float(threshold or 0.0),
+        positive=positive,
+        negative=negative,
+        todo_positive=_examples(data.get("todo_positive"), path, "todo_positive", c, data.line),
+        todo_negative=_examples(data.get("todo_negative"), path, "todo_negative", c, data.line),
+        path=str(path),
+        line=data.line,
+    )
+
+
+def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Problem]]:
+    """Load every data file under ``data_dir``; return the rule set (if usable) and all problems."""
+    base = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+    c = _Collector()
+    files = [base / "brands.yaml", base / "people.yaml", base / "signals.yaml"]
+    for f in files:
+        if not f.is_file():
+            c.add(f, 0, "missing data file")
+    if c.problems:
+        return None, c.problems
+    try:
+        brands, settings = _load_brands(files[0], c)
+        people = _load_people(files[1], c)
+        signals, decision, growth = _load_signals(files[2], c)
+    except ConfigError as exc:
+        return None, [*c.problems, Problem("", 0, str(exc))]
+    known = set(BUILTIN_SIGNALS) | {s.name for s in signals}
+    brand_keys = {b.key for b in brands}
+    rule_files = sorted((base / "rules").glob("*.yaml")) + sorted((base / "rules").glob("*.yml"))
+    if not rule_files:
+        c.add(base / "rules", 0, "no rule files")
+    rules: list[Rule] = []
+    seen: dict[str, Rule] = {}
+    for f in rule_files:
+        r = _load_rule(f, known, brand_keys, c)
+        if r is None:
+            continue
+        if r.id in seen:
+            first = seen[r.id]
+            c.add(f, r.line, f"duplicate rule id {r.id!r} (first defined in {first.path}:{first.line})")
+            continue
+        seen[r.id] = r
+        rules.append(r)
+    digest = hashlib.sha256()
+    all_files = [*files, *rule_files]
+    for f in all_files:
+        digest.update(f.name.encode())
+        digest.update(f.read_bytes())
+    if c.problems or settings is None or decision is None:
+        return None, c.problems
+    rs = RuleSet(
+        brands=tuple(brands),
+        people=tuple(people),
+        matching=settings,
+        signals=tuple(signals),
+        rules=tuple(rules),
+        decision=decision,
+        growth=growth,
+        version=digest.hexdigest()[:12],
+        files=tuple(str(f) for f in all_files),
+    )
+    _ = LABELS
+    return rs, []

@@ -1,0 +1,303 @@
+"""Text normalisation for matching, with spans that map back to the original text.
+
+Every field is turned into a lower-case Latin *skeleton* in which the many ways of writing one word
+in the Kazakhstan media space meet:
+
+* Unicode NFKC (full-width letters, ligatures, compatibility forms);
+* leetspeak inside words (``K4spi``, ``H@lyk``, ``Ka$pi``, ``KASP|``, ``П0лучатель``);
+* homoglyph folding of mixed-script words (``Frееdom`` with Cyrillic е, ``VΙ`` with a Greek Iota) with
+  the Unicode confusables table shipped by :mod:`confusable_homoglyphs`;
+* Cyrillic (Russian and Kazakh) and Greek transliterated to Latin with :mod:`unidecode`, Kazakh letters
+  first mapped to the 2021 Kazakh Latin alphabet (``қ→q``, ``ә→ä`` …), then a small phonetic fold so
+  that the Kazakh Latin alphabets, informal Latin typing and Cyrillic meet (``q→k``, ``x``/``kh``→``h``,
+  ``ц→c``, ``j→zh``, diacritics dropped);
+* letters split by spaces, dots, underscores or hyphens (``K a s p i``, ``H.a.l.y.k``) joined again.
+
+The skeleton is built with one :meth:`str.translate` table (made once) plus two rare regex passes, and
+an :class:`EditMap` per pass so that a span in the skeleton maps back to the original text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from unidecode import unidecode
+
+# The official Kazakh Latin alphabet (2021) for the nine specifically Kazakh letters; unidecode has no
+# Kazakh mapping (it turns қ into "k'"), so these few entries are the only hand-typed table here.
+KAZAKH_LATIN_2021 = {
+    "ә": "ä", "ғ": "ğ", "қ": "q", "ң": "ñ", "ө": "ö", "ұ": "ū", "ү": "ü", "һ": "h", "і": "ı",
+}
+# Phonetic fold applied to the Latin transliteration of every letter (not to running text): makes
+# Cyrillic, the Kazakh Latin alphabets and informal Latin typing meet.
+_LETTER_FOLD = (
+    ("shch", "sh"), ("kh", "h"), ("ts", "c"), ("iu", "yu"), ("ia", "ya"), ("'", ""),
+    ("q", "k"), ("x", "h"), ("j", "zh"), ("w", "v"),
+)
+# Kazakh Latin 2018 (acute accents) and other letters whose unidecode reading is not the sound.
+_EXTRA = {"ý": "u", "ı": "i", "ё": "e", "ъ": "", "ь": ""}
+# Leetspeak inside words; digits only count between two letters, symbols also at a word edge.
+LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "|": "l", "!": "i"}
+# The same readings in Cyrillic, used when the letter before the symbol is Cyrillic (П0лучатель).
+LEET_CYRILLIC = {"0": "о", "1": "і", "3": "е", "4": "а", "5": "с", "7": "т", "@": "а", "$": "с", "|": "л", "!": "і"}
+_BASIC_LETTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") | set(
+    "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯәғқңөұүһіӘҒҚҢӨҰҮҺІ"
+)
+
+_LETTER = r"[^\W\d_]"
+_LEET_RE = re.compile(
+    rf"(?<={_LETTER})[013457@$|!](?={_LETTER})"  # K4spi, H@lyk, Ka$pi, П0лучатель
+    rf"|(?<={_LETTER}{{2}})\|(?!\w)"  # KASP|
+    rf"|(?<![\w@])[|](?={_LETTER}{{2}})"  # |nvest
+)
+_MIXED_RE = re.compile(r"[^\W\d_]*(?:[a-zA-Z][^\W\d_]*[\u0370-\u04ff]|[\u0370-\u04ff][^\W\d_]*[a-zA-Z])[^\W\d_]*")
+_SPACED_RE = re.compile(rf"(?<![\w.])(?:{_LETTER}[ ._\-]){{2,}}{_LETTER}(?![\w])")
+_SPACED_SEP_RE = re.compile(r"[ ._\-]")
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_NON1_RE_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _script(ch: str) -> str:
+    o = ord(ch)
+    if ch.isascii():
+        return "latin"
+    if 0x0400 <= o <= 0x052F:
+        return "cyrillic"
+    if 0x0370 <= o <= 0x03FF:
+        return "greek"
+    return "other"
+
+
+@lru_cache(maxsize=1)
+def _confusables() -> dict[str, dict[str, str]]:
+    """Single-letter homoglyphs per target script, from the Unicode confusables data."""
+    data = json.loads(
+        resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8")
+    )
+    to: dict[str, dict[str, str]] = {"latin": {}, "cyrillic": {}}
+    for ch, entries in data.items():
+        if len(ch) != 1 or not ch.isalpha():
+            continue
+        src = _script(ch)
+        for entry in entries:
+            c = entry["c"]
+            if len(c) != 1 or not c.isalpha():
+                continue
+            dst = _script(c)
+            if c in _BASIC_LETTERS and dst in to and dst != src and src in ("latin", "cyrillic", "greek"):
+                # Prefer the look-alike that is also the letter's reading (Greek Ι -> I, not l).
+                if c.lower() == unidecode(ch).lower() or ch not in to[dst]:
+                    to[dst][ch] = c
+                # Unicode's prototype for I-like letters is "l"; a capital Iota reads as I.
+                if c == "l" and unidecode(ch) == "I":
+                    to[dst][ch] = "I"
+    return to
+
+
+def _letter_skeleton(ch: str) -> str:
+    low = ch.lower()
+    if low in _EXTRA:
+        return _EXTRA[low]
+    low = KAZAKH_LATIN_2021.get(low, low)
+    low = _EXTRA.get(low, low)
+    latin = unidecode(low).lower()
+    if not latin.isalpha():
+        return latin.strip() if latin.strip().isalnum() else low
+    for a, b in _LETTER_FOLD:
+        latin = latin.replace(a, b)
+    return latin
+
+
+@lru_cache(maxsize=1)
+def skeleton_table() -> dict[int, str]:
+    """The translate table: every Latin/Greek/Cyrillic letter to its lower-case skeleton."""
+    table: dict[int, str] = {}
+    ranges = [(0x41, 0x5A), (0x61, 0x7A), (0xC0, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x1E00, 0x1EFF)]
+    for lo, hi in ranges:
+        for cp in range(lo, hi + 1):
+            ch = chr(cp)
+            if not ch.isalpha():
+                continue
+            sk = _letter_skeleton(ch)
+            if sk != ch:
+                table[cp] = sk
+    # Typographic variants of separators that NFKC keeps.
+    for ch in "\u00a0\u2007\u202f\u2009\u200a":
+        table[ord(ch)] = " "
+    for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad":
+        table[ord(ch)] = ""
+    return table
+
+
+@lru_cache(maxsize=1)
+def _non1_re() -> re.Pattern[str]:
+    chars = "".join(chr(cp) for cp, v in skeleton_table().items() if len(v) != 1)
+    return re.compile("[" + re.escape(chars) + "]")
+
+
+@dataclass(frozen=True)
+class EditMap:
+    """Maps positions of an edited string back to the string it was made from."""
+
+    out_starts: tuple[int, ...]
+    out_ends: tuple[int, ...]
+    in_starts: tuple[int, ...]
+    in_ends: tuple[int, ...]
+
+    @classmethod
+    def from_edits(cls, edits: list[tuple[int, int, int]]) -> EditMap | None:
+        """``edits``: sorted (in_start, in_end, out_len) replacements of a left-to-right pass."""
+        if not edits:
+            return None
+        os_, oe, is_, ie = [], [], [], []
+        shift = 0
+        for s, e, n in edits:
+            os_.append(s + shift)
+            oe.append(s + shift + n)
+            is_.append(s)
+            ie.append(e)
+            shift += n - (e - s)
+        return cls(tuple(os_), tuple(oe), tuple(is_), tuple(ie))
+
+    def back(self, pos: int, *, end: bool = False) -> int:
+        i = bisect.bisect_right(self.out_starts, pos) - 1
+        if i < 0:
+            return pos
+        if pos >= self.out_ends[i]:
+            return self.in_ends[i] + (pos - self.out_ends[i])
+        # Inside a replacement: a start maps to its start, an end to its end.
+        if end and pos > self.out_starts[i]:
+            return self.in_ends[i]
+        return self.in_starts[i]
+
+
+@dataclass
+class Normalized:
+    """A field's skeleton, its word tokens, and the way back to the original text."""
+
+    original: str
+    text: str
+    maps: list[EditMap] = field(default_factory=list)  # applied in order original -> text
+    _tokens: list[tuple[str, int, int]] | None = None
+    lookalike_latin: tuple[tuple[str, int, int], ...] = ()
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a skeleton span back to the original text."""
+        s, e = start, end
+        for m in reversed(self.maps):
+            s, e = m.back(s), m.back(e, end=True)
+        return s, max(s, e)
+
+    def tokens(self) -> list[tuple[str, int, int]]:
+        if self._tokens is None:
+            self._tokens = [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(self.text)]
+        return self._tokens
+
+
+def _nfkc_with_map(text: str) -> tuple[str, EditMap | None]:
+    if unicodedata.is_normalized("NFKC", text):
+        return text, None
+    out: list[str] = []
+    edits: list[tuple[int, int, int]] = []
+    for i, ch in enumerate(text):
+        n = unicodedata.normalize("NFKC", ch)
+        out.append(n)
+        if len(n) != 1:
+            edits.append((i, i + 1, len(n)))
+    return "".join(out), EditMap.from_edits(edits)
+
+
+def _leet(m: re.Match[str]) -> str:
+    s, i = m.string, m.start()
+    prev = s[i - 1] if i else ""
+    if prev and 0x0400 <= ord(prev) <= 0x052F:
+        return LEET_CYRILLIC[m.group()]
+    if m.group() == "|":
+        nxt = s[m.end()] if m.end() < len(s) else ""
+        return "l" if prev.isalpha() and nxt.isalpha() else "i"  # Ha|yk, KASP|, |nvest
+    return LEET[m.group()]
+
+
+def _fold_mixed(word: str) -> str:
+    """Fold a mixed-script word to the script of most of its letters (homoglyphs only)."""
+    conf = _confusables()
+    lat = sum(1 for c in word if c.isascii())
+    cyr = sum(1 for c in word if 0x0400 <= ord(c) <= 0x052F)
+    target = "latin" if lat >= cyr else "cyrillic"
+    table = conf[target]
+    return "".join(table.get(c, c) if _script(c) != target else c for c in word)
+
+
+def _latin_reading(word: str) -> str | None:
+    """``ВСС`` → ``bcc``: the Latin word a Cyrillic/Greek word of look-alike letters imitates."""
+    table = _confusables()["latin"]
+    out = []
+    for c in word:
+        if c.isascii():
+            out.append(c)
+        elif c in table:
+            out.append(table[c])
+        else:
+            return None
+    return "".join(out).lower()
+
+
+_CYR_WORD_RE = re.compile(r"[\u0370-\u052f]{2,8}(?![^\W\d_])")
+
+
+def normalize(text: str) -> Normalized:
+    """Normalise one field (see the module docstring); spans of the result map back to ``text``."""
+    maps: list[EditMap] = []
+    src, m = _nfkc_with_map(text)
+    if m:
+        maps.append(m)
+    # Leetspeak and mixed-script folding replace one character by one: no map needed.
+    if _LEET_RE.search(src):
+        src = _LEET_RE.sub(_leet, src)
+    lookalikes: list[tuple[str, int, int]] = []
+    if _MIXED_RE.search(src):
+        src = _MIXED_RE.sub(lambda mm: _fold_mixed(mm.group()), src)
+    for mm in _CYR_WORD_RE.finditer(src):
+        w = mm.group()
+        if w[0].isupper():
+            reading = _latin_reading(w)
+            if reading:
+                lookalikes.append((reading, mm.start(), mm.end()))
+    # Spaced letters (K a s p i): join before transliteration.
+    if _SPACED_RE.search(src):
+        edits: list[tuple[int, int, int]] = []
+        parts: list[str] = []
+        last = 0
+        for mm in _SPACED_RE.finditer(src):
+            joined = _SPACED_SEP_RE.sub("", mm.group())
+            parts.append(src[last:mm.start()])
+            parts.append(joined)
+            edits.append((mm.start(), mm.end(), len(joined)))
+            last = mm.end()
+        parts.append(src[last:])
+        src = "".join(parts)
+        em = EditMap.from_edits(edits)
+        if em:
+            maps.append(em)
+    table = skeleton_table()
+    out = src.translate(table)
+    if len(out) != len(src) or _non1_re().search(src):
+        edits = [
+            (mm.start(), mm.end(), len(table[ord(mm.group())])) for mm in _non1_re().finditer(src)
+        ]
+        em = EditMap.from_edits(edits)
+        if em:
+            maps.append(em)
+    return Normalized(original=text, text=out, maps=maps, lookalike_latin=tuple(lookalikes))
+
+
+@lru_cache(maxsize=65536)
+def normalize_term(term: str) -> str:
+    """Normalise a lexicon term or alias exactly like running text (without spans)."""
+    return normalize(term).text

@@ -1,0 +1,77 @@
+"""Signals computed in code: amounts and their growth, phones, handles, domains in text.
+
+Everything tunable (growth ratio, window) comes from ``signals.yaml`` (``growth:``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+# On the normalised (Latin skeleton) text: 50 000 ₸, 50k, 60 myn, 1,2 million, $300, 300$, 4.8m tenge.
+_NUM = r"\d{1,3}(?:[ .,]\d{3})+(?![\d])|\d+(?:[.,]\d{1,2})?"
+_UNIT = r"k|kk|tys\w*|tyc\w*|myn\w*|mln\w*|million\w*|milion\w*|mlrd|m"
+_CUR = r"₸|t|tg|teng\w*|\$|usd\w*|usdt|dollar\w*|rub\w*|eur\w*|€"
+MONEY_RE = re.compile(
+    rf"(?<![\w.,])(?:(?P<cur1>\$|usd|€)\s?(?P<n1>{_NUM})\s?(?P<u1>{_UNIT})?(?![a-z0-9])"
+    rf"|(?P<n2>{_NUM})\s?(?:(?P<u2>{_UNIT})(?![a-z0-9])\.?\s?(?P<c2>{_CUR})?|(?P<c3>{_CUR}))(?![a-z0-9]))"
+)
+_UNIT_VALUE = {"k": 1e3, "kk": 1e6, "t": 1e3, "m": 1e6, "mi": 1e6, "ml": 1e6, "mlrd": 1e9}
+PHONE_RE = re.compile(r"(?<!\d)(?:\+?7|8)[\s\-(]*7\d{2}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)")
+HANDLE_RE = re.compile(r"(?<![\w.])@[a-z0-9_.]{3,}|t\.me/|wa\.me/|telegram\.me/|(?<![a-z0-9])[a-z0-9_]{3,}bot(?![a-z0-9])")
+DOMAIN_RE = re.compile(
+    r"(?<![\w@.\-])((?:xn--)?[a-z0-9\u0400-\u04ff](?:[a-z0-9\u0400-\u04ff\-]{0,61}[a-z0-9\u0400-\u04ff])?"
+    r"(?:\.(?:xn--)?[a-z0-9\u0400-\u04ff](?:[a-z0-9\u0400-\u04ff\-]{0,61}[a-z0-9\u0400-\u04ff])?)*"
+    r"\.(?:kz|қаз|com|net|org|info|online|site|top|pro|club|click|app|io|xyz|live|biz|shop|store|link|"
+    r"icu|vip|fund|finance|money|invest|me|co|ru|uz|kg|gov\.kz|cc|tk|ml|ga|cf|gq|website|space|tech))"
+    r"(?![\w\-])",
+    re.IGNORECASE,
+)
+
+
+def _number(s: str) -> float:
+    s = s.strip()
+    if re.fullmatch(r"\d{1,3}(?:[ .,]\d{3})+", s):
+        return float(re.sub(r"[ .,]", "", s))
+    return float(s.replace(",", "."))
+
+
+def _unit(u: str | None) -> float:
+    if not u:
+        return 1.0
+    if u in _UNIT_VALUE:
+        return _UNIT_VALUE[u]
+    if u.startswith(("tys", "tyc", "myn")):
+        return 1e3
+    if u.startswith("mlrd"):
+        return 1e9
+    return 1e6
+
+
+def amounts(text: str) -> list[tuple[float, int, int]]:
+    """Amounts of money in a normalised text: (value, start, end)."""
+    out = []
+    for m in MONEY_RE.finditer(text):
+        n = m.group("n1") or m.group("n2")
+        try:
+            value = _number(n) * _unit(m.group("u1") or m.group("u2"))
+        except ValueError:
+            continue
+        out.append((value, m.start(), m.end()))
+    return out
+
+
+def growth(found: list[tuple[float, int, int]], params: Mapping[str, float]) -> tuple[int, int] | None:
+    """First pair of amounts where a later one is ``min_ratio``–``max_ratio`` times an earlier one."""
+    window = params.get("window", 160)
+    lo, hi = params.get("min_ratio", 2.0), params.get("max_ratio", 200.0)
+    floor = params.get("min_amount", 10.0)
+    for i, (a, s, _e) in enumerate(found):
+        if a < floor:
+            continue
+        for b, _s2, e2 in found[i + 1 :]:
+            if e2 - s > window:
+                break
+            if lo <= b / a <= hi:
+                return s, e2
+    return None
