@@ -8,7 +8,7 @@ read at import time. Scrapy's ``crawler/settings.py`` and the CLI both take thei
 | ``DATABASE_URL`` | SQLAlchemy URL of the database | ``sqlite:///scamradar.db`` |
 | ``SCAMRADAR_SOURCES`` | path of ``sources.yaml`` | ``sources.yaml`` |
 | ``SCAMRADAR_EVIDENCE_DIR`` | where WARC files are written | ``evidence`` |
-| ``SCAMRADAR_ALLOW_PRIVATE_TARGETS`` | ``1`` lets spiders fetch private/loopback URLs found in ads | off |
+| ``SCAMRADAR_ALLOW_PRIVATE_TARGETS`` | ``1``: spiders may fetch private URLs found in ads | off |
 | ``SCAMRADAR_ALERT_WEBHOOK`` | URL that receives source-health alerts as JSON | none |
 | ``SCAMRADAR_VK_TOKEN``, ``SCAMRADAR_YOUTUBE_KEY``, ``SCAMRADAR_META_TOKEN`` | API secrets | none |
 | ``SCAMRADAR_LOG_LEVEL`` | logging level | ``INFO`` |

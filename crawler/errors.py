@@ -6,4 +6,4 @@ class UserError(Exception):
 
 
 class ConfigError(UserError):
-    """A configuration file or value is wrong; the message names the file, the item and the reason."""
+    """A configuration file or value is wrong; the message names file, item and reason."""

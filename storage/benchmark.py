@@ -53,7 +53,9 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def synthetic_sightings(n: int, *, repeat_share: float = 0.2, seed: int = 7) -> Iterator[AdSighting]:
+def synthetic_sightings(
+    n: int, *, repeat_share: float = 0.2, seed: int = 7
+) -> Iterator[AdSighting]:
     """``n`` sightings of which about ``repeat_share`` are of ads already seen."""
     rng = random.Random(seed)
     base = datetime(2026, 11, 1, tzinfo=UTC)
@@ -137,9 +139,15 @@ def run(n: int, batch: int, url: str | None = None) -> StorageFigures:
                 rows += 1
         export_seconds = time.perf_counter() - started
         figures = StorageFigures(
-            backend=engine.dialect.name, sightings=n, batch=batch, seconds=seconds,
-            new_ads=new_ads, export_rows=rows, export_seconds=export_seconds,
-            rss_before_export_mb=rss_before, rss_after_export_mb=_rss_mb(),
+            backend=engine.dialect.name,
+            sightings=n,
+            batch=batch,
+            seconds=seconds,
+            new_ads=new_ads,
+            export_rows=rows,
+            export_seconds=export_seconds,
+            rss_before_export_mb=rss_before,
+            rss_after_export_mb=_rss_mb(),
         )
         engine.dispose()
     return figures

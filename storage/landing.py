@@ -30,8 +30,12 @@ def queue_landing_targets(
     )
     fresh = [
         LandingTarget(
-            url=url, url_hash=h, domain=registrable_host(url), origin=origin,
-            origin_ad_id=origin_ad_id, status="pending",
+            url=url,
+            url_hash=h,
+            domain=registrable_host(url),
+            origin=origin,
+            origin_ad_id=origin_ad_id,
+            status="pending",
         )
         for h, url in wanted.items()
         if h not in known

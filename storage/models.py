@@ -263,7 +263,9 @@ class AdIndicator(Base):
 
 class LandingTarget(Base):
     """A landing URL waiting for (or done with) the ``landing`` spider: found in an ad, in a
-    certificate log, or listed in the config. ``url_hash`` (SHA-256 of the URL) is the dedupe key."""
+    certificate log, or listed in the config. ``url_hash`` (SHA-256 of the URL) is the key.
+    ``origin``: ad | ctlog | certstream | config; ``status``: pending | fetched | refused | failed.
+    """
 
     __tablename__ = "landing_targets"
     __table_args__ = (Index("ix_landing_targets_status_queued", "status", "queued_at"),)
@@ -272,9 +274,9 @@ class LandingTarget(Base):
     url: Mapped[str] = mapped_column(Text)
     url_hash: Mapped[str] = mapped_column(String(64), unique=True)
     domain: Mapped[str | None] = mapped_column(String(255), index=True)
-    origin: Mapped[str] = mapped_column(String(40), default="ad")  # ad | ctlog | certstream | config
+    origin: Mapped[str] = mapped_column(String(40), default="ad")
     origin_ad_id: Mapped[int | None] = mapped_column(ForeignKey("ads.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|fetched|refused|failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     note: Mapped[str | None] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_fetched_at: Mapped[datetime | None]

@@ -76,14 +76,13 @@ def filtered(stmt: Select[Any], f: AdFilter) -> Select[Any]:
     if f.statuses:
         stmt = stmt.where(Ad.status.in_(list(f.statuses)))
     if f.brand:
-        stmt = stmt.where(
-            exists().where(HitBrand.hit_id == Ad.hit_id, HitBrand.brand == f.brand)
-        )
+        stmt = stmt.where(exists().where(HitBrand.hit_id == Ad.hit_id, HitBrand.brand == f.brand))
     if f.rule:
         stmt = stmt.where(exists().where(HitRule.hit_id == Ad.hit_id, HitRule.rule_id == f.rule))
     if f.source:
-        stmt = stmt.where(Ad.source_id == select(Source.id).where(Source.name == f.source)
-                          .scalar_subquery())
+        stmt = stmt.where(
+            Ad.source_id == select(Source.id).where(Source.name == f.source).scalar_subquery()
+        )
     if f.since:
         stmt = stmt.where(Ad.last_seen >= f.since)
     if f.until:
@@ -131,7 +130,9 @@ def query_ads(
     return AdPage(list(session.scalars(stmt)), total, page, per_page)
 
 
-def iter_export_rows(session: Session, f: AdFilter, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
+def iter_export_rows(
+    session: Session, f: AdFilter, *, batch: int = 1000
+) -> Iterator[dict[str, Any]]:
     """Every ad matching ``f`` as a flat dict of :data:`EXPORT_FIELDS`, streamed in batches so
     that memory stays flat however large the database."""
     stmt = (
@@ -189,7 +190,9 @@ def iter_export_rows(session: Session, f: AdFilter, *, batch: int = 1000) -> Ite
 def _group(session: Session, stmt: Select[Any], key: Any, ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     if ids:
-        for hit_id, value in session.execute(stmt.where(key.in_(ids)).order_by(*stmt.selected_columns)):
+        for hit_id, value in session.execute(
+            stmt.where(key.in_(ids)).order_by(*stmt.selected_columns)
+        ):
             out.setdefault(hit_id, []).append(value)
     return out
 
@@ -197,8 +200,9 @@ def _group(session: Session, stmt: Select[Any], key: Any, ids: list[int]) -> dic
 def stats(session: Session) -> dict[str, Any]:
     """Counts for ``scamradar stats``: ads, flagged ads by label and brand, verdicts, alarms."""
     by_label: dict[str, int] = dict(
-        session.execute(select(Ad.label, func.count()).where(Ad.label.is_not(None)).group_by(Ad.label))
-        .all()
+        session.execute(
+            select(Ad.label, func.count()).where(Ad.label.is_not(None)).group_by(Ad.label)
+        ).all()
     )
     by_brand: dict[str, int] = dict(
         session.execute(
@@ -206,16 +210,12 @@ def stats(session: Session) -> dict[str, Any]:
             .join(Ad, Ad.hit_id == HitBrand.hit_id)
             .group_by(HitBrand.brand)
             .order_by(func.count().desc(), HitBrand.brand)
-        )
-        .all()
+        ).all()
     )
     by_status: dict[str, int] = dict(
         session.execute(
-            select(Ad.status, func.count())
-            .where(Ad.label.in_(FLAGGED_LABELS))
-            .group_by(Ad.status)
-        )
-        .all()
+            select(Ad.status, func.count()).where(Ad.label.in_(FLAGGED_LABELS)).group_by(Ad.status)
+        ).all()
     )
     alarms = [
         {"source": a.source.name, "since": a.opened_at.isoformat(), "reason": a.reason}

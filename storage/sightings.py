@@ -55,7 +55,9 @@ class AdSighting:
     def content_hash(self) -> str:
         """A fingerprint of what the ad says, blind to case, spacing and Unicode forms."""
         parts = [self.title or "", self.text or "", self.landing_url or self.url or ""]
-        folded = [_SPACE.sub(" ", unicodedata.normalize("NFKC", p)).strip().casefold() for p in parts]
+        folded = [
+            _SPACE.sub(" ", unicodedata.normalize("NFKC", p)).strip().casefold() for p in parts
+        ]
         return hashlib.sha256("\x1f".join(folded).encode("utf-8")).hexdigest()
 
     def dedupe_key(self, content_hash: str | None = None) -> str:
@@ -208,9 +210,7 @@ def attach_hit(session: Session, ad_id: int, verdict: HitData) -> int | None:
     return attach_hits(session, [(ad_id, verdict)])[ad_id]
 
 
-def attach_hits(
-    session: Session, verdicts: Sequence[tuple[int, HitData]]
-) -> dict[int, int | None]:
+def attach_hits(session: Session, verdicts: Sequence[tuple[int, HitData]]) -> dict[int, int | None]:
     """Store the engine's verdicts on ads, in bulk. A flagged verdict becomes the ad's hit (the
     hit of an earlier sighting is kept when the same rule-set version said the same thing, so
     that its date stays the date the ad was first flagged); a legit verdict clears the ad's
@@ -218,7 +218,9 @@ def attach_hits(
     Returns each ad's hit id (None when legit)."""
     for _, verdict in verdicts:
         if verdict.label not in LABELS:
-            raise ValueError(f"unknown label {verdict.label!r}; expected one of {', '.join(LABELS)}")
+            raise ValueError(
+                f"unknown label {verdict.label!r}; expected one of {', '.join(LABELS)}"
+            )
     latest = dict(verdicts)
     flagged = {ad_id: v for ad_id, v in latest.items() if v.label != "legit"}
     hit_ids: dict[int, int | None] = dict.fromkeys(latest)

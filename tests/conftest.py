@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from httpserver import FixtureServer
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from httpserver import FixtureServer
 from storage.db import DatabaseError, check_connection, make_engine
 from storage.migrate import upgrade
 

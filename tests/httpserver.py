@@ -1,8 +1,8 @@
 """A local HTTP server that answers from a route table: the tests' stand-in for the internet.
 
     server.route("/s/channel", body=path.read_bytes(), content_type="text/html; charset=utf-8")
-    server.route("/api", status=429, body=b"slow down", times=1)   # first call only, then falls through
-    server.route("/hang", hang=True)                                # accepts, never answers
+    server.route("/api", status=429, body=b"slow down", times=1)  # first call only
+    server.route("/hang", hang=True)  # accepts, never answers
 
 A route matches the path, and the query too when the route names one ("/s/ch?before=4812").
 Routes added later win; a route with ``times`` is used that many times and then skipped.
@@ -91,7 +91,9 @@ class FixtureServer:
             for route in reversed(self.routes):
                 if route.path != split.path:
                     continue
-                if route.query is not None and any(query.get(k) != v for k, v in route.query.items()):
+                if route.query is not None and any(
+                    query.get(k) != v for k, v in route.query.items()
+                ):
                     continue
                 if route.times is not None and route.used >= route.times:
                     continue

@@ -26,7 +26,11 @@ def run_cli(*args: str, db_url: str, cwd: Path | None = None) -> subprocess.Comp
     env = {**os.environ, "DATABASE_URL": db_url}
     return subprocess.run(
         [sys.executable, "-m", "crawler", *args],
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
     )
 
 
@@ -37,22 +41,53 @@ def _fill(db_url: str) -> None:
     with Session.begin() as session:
         tg = get_or_create_source(session, "tg-almaty", "telegram")
         fb = get_or_create_source(session, "meta-eu", "meta_ads")
-        flagged, legit = record_sightings(session, tg.id, [
-            AdSighting(spider="telegram", external_id="almaty/4813", title="Халық Инвест",
-                       text=f"Вложите 50 000 ₸ — получайте 300 000 ₸ в месяц. {KAZAKH}",
-                       url="https://t.me/almaty/4813", landing_url="https://halyk-invest.top/?a=1",
-                       advertiser="Halyk Invest", seen_at=seen),
-            AdSighting(spider="telegram", external_id="almaty/4814", text="Депозит до 16% годовых",
-                       seen_at=seen),
-        ])
-        [recovery] = record_sightings(session, fb.id, [
-            AdSighting(spider="meta_ads", external_id="9001", text="Вернём деньги, \"потерянные\"; у брокеров",
-                       advertiser="Юрист, Вернём", seen_at=seen),
-        ])
-        attach_hit(session, flagged.ad_id, HitData(
-            "fake_investment", 0.97, "r1", brands=["halyk"], rules=[("fake_platform_brand", 1)]))
-        attach_hit(session, recovery.ad_id, HitData(
-            "recovery_scam", 0.9, "r1", rules=[("recovery_prepayment", 1)]))
+        flagged, legit = record_sightings(
+            session,
+            tg.id,
+            [
+                AdSighting(
+                    spider="telegram",
+                    external_id="almaty/4813",
+                    title="Халық Инвест",
+                    text=f"Вложите 50 000 ₸ — получайте 300 000 ₸ в месяц. {KAZAKH}",
+                    url="https://t.me/almaty/4813",
+                    landing_url="https://halyk-invest.top/?a=1",
+                    advertiser="Halyk Invest",
+                    seen_at=seen,
+                ),
+                AdSighting(
+                    spider="telegram",
+                    external_id="almaty/4814",
+                    text="Депозит до 16% годовых",
+                    seen_at=seen,
+                ),
+            ],
+        )
+        [recovery] = record_sightings(
+            session,
+            fb.id,
+            [
+                AdSighting(
+                    spider="meta_ads",
+                    external_id="9001",
+                    text='Вернём деньги, "потерянные"; у брокеров',
+                    advertiser="Юрист, Вернём",
+                    seen_at=seen,
+                ),
+            ],
+        )
+        attach_hit(
+            session,
+            flagged.ad_id,
+            HitData(
+                "fake_investment", 0.97, "r1", brands=["halyk"], rules=[("fake_platform_brand", 1)]
+            ),
+        )
+        attach_hit(
+            session,
+            recovery.ad_id,
+            HitData("recovery_scam", 0.9, "r1", rules=[("recovery_prepayment", 1)]),
+        )
         attach_hit(session, legit.ad_id, HitData("legit", 0.05, "r1"))
         append_review(session, recovery.ad_id, "confirmed", reviewer="analyst")
     engine.dispose()

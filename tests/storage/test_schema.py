@@ -28,8 +28,16 @@ def test_upgrade_creates_every_table_on_an_empty_database(tmp_path) -> None:
         before, after = upgrade(engine)
         assert before is None and after == head_revision()
         tables = set(inspect(engine).get_table_names())
-        for name in ("sources", "crawl_runs", "ads", "evidence", "hits", "reviews",
-                     "indicators", "users"):
+        for name in (
+            "sources",
+            "crawl_runs",
+            "ads",
+            "evidence",
+            "hits",
+            "reviews",
+            "indicators",
+            "users",
+        ):
             assert name in tables
         with engine.connect() as conn:
             assert current_revision(conn) == head_revision()

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crawler.errors import UserError
 from storage.models import Ad, Hit, Review
 from storage.reviews import append_review
 from storage.runs import RunCounts, close_crawl_run, get_or_create_source, open_crawl_run
 from storage.sightings import AdSighting, HitData, attach_hit, link_indicators, record_sightings
-from crawler.errors import UserError
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -68,10 +68,21 @@ def test_a_hit_sets_the_ads_label_and_brands_and_is_kept_when_seen_again(session
     source = get_or_create_source(session, "tg", "telegram")
     [o] = record_sightings(session, source.id, [_ad()])
     verdict = HitData(
-        label="fake_investment", score=0.93, ruleset_version="r1",
-        brands=["halyk"], rules=[("fake_platform_brand", 2)],
-        matches=[{"rule": "fake_platform_brand", "brand": "halyk", "field": "text",
-                  "start": 0, "end": 5, "text": "Халық"}],
+        label="fake_investment",
+        score=0.93,
+        ruleset_version="r1",
+        brands=["halyk"],
+        rules=[("fake_platform_brand", 2)],
+        matches=[
+            {
+                "rule": "fake_platform_brand",
+                "brand": "halyk",
+                "field": "text",
+                "start": 0,
+                "end": 5,
+                "text": "Халық",
+            }
+        ],
     )
     first = attach_hit(session, o.ad_id, verdict)
     again = attach_hit(session, o.ad_id, verdict)
@@ -110,7 +121,9 @@ def test_reviews_are_appended_and_the_latest_is_the_ads_status(session: Session)
     ad = session.get_one(Ad, o.ad_id)
     session.refresh(ad)
     assert ad.status == "taken_down"
-    assert session.scalar(select(func.count()).select_from(Review).where(Review.ad_id == o.ad_id)) == 2
+    assert (
+        session.scalar(select(func.count()).select_from(Review).where(Review.ad_id == o.ad_id)) == 2
+    )
     with pytest.raises(UserError, match="unknown review status"):
         append_review(session, o.ad_id, "maybe", reviewer="aigerim")
 
@@ -120,7 +133,10 @@ def test_a_crawl_run_is_opened_and_closed_with_its_counts(session: Session) -> N
     run = open_crawl_run(session, source, pid=42)
     assert run.status == "running"
     closed = close_crawl_run(
-        session, run.id, "finished", RunCounts(items=3, ads_new=2, ads_seen_again=1, hits=1),
+        session,
+        run.id,
+        "finished",
+        RunCounts(items=3, ads_new=2, ads_seen_again=1, hits=1),
         stats={"finish_time": T0, "item_scraped_count": 3},
     )
     assert closed.status == "finished" and closed.finished_at is not None

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '83bf784d8548'
 down_revision: str | None = 'f1927984dbdf'
 branch_labels: str | Sequence[str] | None = None
