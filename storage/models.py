@@ -296,3 +296,39 @@ class SourceAlert(Base):
     closed_at: Mapped[datetime | None]
 
     source: Mapped[Source] = relationship(lazy="joined")
+
+
+# --- The review console (review/): sign-in sessions and the analysts' allowlist -------------------
+ALLOWLIST_KINDS = ("domain", "advertiser")
+
+
+class ConsoleSession(Base):
+    """A signed-in console session. ``id`` is the SHA-256 of the cookie's random token (the token
+    itself is never stored); ``csrf_token`` is what every form of this session must send back."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class AllowlistEntry(Base):
+    """A landing domain or an advertiser that analysts declared legitimate (after a false
+    positive): the pipeline does not flag ads that match, the console hides them."""
+
+    __tablename__ = "allowlist"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # domain | advertiser
+    value: Mapped[str] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    source_ad_id: Mapped[int | None] = mapped_column(ForeignKey("ads.id", ondelete="SET NULL"))
