@@ -93,6 +93,8 @@ class NameMatcher:
         self.settings = settings
         self._exact: dict[str, list[tuple[str, str]]] = {}
         self._first: set[str] = set()
+        self._multi_prefix: dict[str, list[tuple[str, str, str]]] = {}
+        self._names_sorted: list[str] = []
         self._max_words = 1
         self._not_brand: dict[str, frozenset[str]] = {}
         self._common: dict[str, frozenset[str]] = {}
@@ -107,6 +109,9 @@ class NameMatcher:
                 bucket.append((key, kind))
             words = norm.split(" ")
             self._first.add(words[0])
+            if len(words) >= 2 and len(words[-1]) >= 4:
+                # The last word of a phrase may carry a case ending (жасыл банктің).
+                self._multi_prefix.setdefault(" ".join(words[:-1]), []).append((words[-1], key, kind))
             self._max_words = max(self._max_words, len(words))
             glued = norm.replace(" ", "")
             if kind == "strong" and len(glued) >= settings.fuzzy_min_len:
@@ -132,6 +137,12 @@ class NameMatcher:
                 if len(ns) >= 4:
                     stems[ns] = b.key
         self._stems = stems
+        self._glued_names: dict[str, list[str]] = {}
+        for b in brands:
+            for n in b.names:
+                g = _norm_words(n).replace(" ", "")
+                if len(g) >= 4:
+                    self._glued_names.setdefault(b.key, []).append(g)
         self._stem_re = (
             re.compile("|".join(sorted(map(re.escape, stems), key=len, reverse=True)))
             if stems
@@ -160,6 +171,14 @@ class NameMatcher:
                     key = " ".join(t[0] for t in tokens[i : i + n])
                     end = tokens[i + n - 1][2]
                 found = exact.get(key)
+                if not found and n >= 2:
+                    last = tokens[i + n - 1][0]
+                    head = key[: len(key) - len(last) - 1]
+                    found = [
+                        (bkey, kind)
+                        for word, bkey, kind in self._multi_prefix.get(head, ())
+                        if last.startswith(word) and len(last) - len(word) <= 4
+                    ]
                 if found:
                     for bkey, kind in found:
                         self._emit(hits, norm, bkey, kind, s, end)
@@ -176,9 +195,14 @@ class NameMatcher:
                 bkey = self._stems[m.group()]
                 if word == m.group() or any(word.startswith(nb) for nb in self._not_brand[bkey]):
                     continue
+                kind = "glued"
+                if word.startswith(m.group()) and len(word) - len(m.group()) <= 3 or any(
+                    word.startswith(a) and len(word) - len(a) <= 3 for a in self._glued_names.get(bkey, ())
+                ):
+                    kind = "strong"  # an inflected name (Казатомпрома, Kaspi-дің), not a glued one
                 if any(h.key == bkey and h.start <= norm.span(ts, te)[0] < h.end for h in hits):
                     continue
-                self._emit(hits, norm, bkey, "glued", ts, te)
+                self._emit(hits, norm, bkey, kind, ts, te)
         st = self.settings
         for i, (tok, s, e) in enumerate(tokens):
             if i in covered or not (st.fuzzy_min_len <= len(tok) <= st.fuzzy_max_len):

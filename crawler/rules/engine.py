@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from crawler.rules.normalize import Normalized, normalize
 
 FIELDS = ("title", "text", "advertiser", "url")
 _MAX_FIELD = 200_000  # characters of one field that are analysed (1 MB ads are cut, not refused)
+_HASHTAG_RE = re.compile(r"#([a-z0-9_]{4,})")
 _BRAND_SIGNALS = ("brand", "brand_weak", "brand_glued", "lookalike_domain", "official_domain")
 
 
@@ -41,6 +43,7 @@ class Engine:
         self.patterns = [(s.name, p) for s in ruleset.signals for p in s.patterns]
         self.precedence = ruleset.decision.precedence
         self.scale = ruleset.decision.score_scale
+        self.hashtag_min = ruleset.decision.hashtag_min_len
 
     # -- signals ------------------------------------------------------------------------------
     def signals(self, ad: Mapping[str, object]) -> tuple[dict[str, list[_Hit]], dict[str, Normalized]]:
@@ -62,6 +65,13 @@ class Engine:
             text = norm.text
             for h in self.scanner.scan(text):
                 add(h.signal, _Hit(field, h.start, h.end))
+            if "#" in text:
+                # Hashtags glue words together (#пассивныйдоход): look for terms inside them.
+                for hm in _HASHTAG_RE.finditer(text):
+                    base = hm.start(1)
+                    for h in self.scanner.scan(hm.group(1), infix=True):
+                        if h.end - h.start >= self.hashtag_min:
+                            add(h.signal, _Hit(field, base + h.start, base + h.end))
             for name, pat in self.patterns:
                 m = pat.search(text)
                 if m:
@@ -74,13 +84,16 @@ class Engine:
                 continue
             for nh in self.names.find(norm):
                 add(self._name_signal(nh), _Hit(field, nh.start, nh.end, nh.key, mapped=True))
-            amounts = builtin.amounts(text)
+            amounts = builtin.amounts(text) if any(c.isdigit() for c in text) else []
             if amounts:
-                a = amounts[0]
-                add("money", _Hit(field, a[1], a[2]))
+                for a in amounts:
+                    add("money", _Hit(field, a[1], a[2]))
                 g = builtin.growth(amounts, self.ruleset.growth)
                 if g:
                     add("growth", _Hit(field, g[0], g[1]))
+            if "%" in text or "procent" in text or "paiyz" in text:
+                for pm in builtin.PCT_RE.finditer(text):
+                    add("pct", _Hit(field, pm.start(), pm.end()))
             m = builtin.PHONE_RE.search(text)
             if m:
                 add("phone", _Hit(field, m.start(), m.end()))
@@ -92,7 +105,27 @@ class Engine:
                     v = self.domains.check(dm.group(1))
                     if v.kind == "lookalike":
                         add("lookalike_domain", _Hit(field, dm.start(1), dm.end(1), v.brand, mapped=True))
+        for nd in self.ruleset.near:
+            hit = self._near(nd, found)
+            if hit is not None:
+                add(nd.name, hit)
         return found, norms
+
+    @staticmethod
+    def _near(nd, found: dict[str, list[_Hit]]) -> _Hit | None:  # type: ignore[no-untyped-def]
+        firsts = [h for sig in nd.first for h in found.get(sig, ()) if not h.mapped]
+        if not firsts:
+            return None
+        thens = [h for sig in nd.then for h in found.get(sig, ()) if not h.mapped]
+        for a in firsts:
+            for b in thens:
+                if a.field != b.field:
+                    continue
+                if 0 <= b.start - a.end <= nd.window or (
+                    nd.either_order and 0 <= a.start - b.end <= nd.window
+                ):
+                    return _Hit(a.field, min(a.start, b.start), max(a.end, b.end))
+        return None
 
     def _name_signal(self, nh: NameHit) -> str:
         if nh.kind == "person":
@@ -114,9 +147,30 @@ class Engine:
             return None
         return sum(w for sig, w in rule.weights if sig in present)
 
+    @staticmethod
+    def present_signals(found: Mapping[str, list[_Hit]], norms: Mapping[str, Normalized]) -> set[str]:
+        """Signal names present, plus ``name@2`` / ``name@3`` for 2 or 3 distinct matched words."""
+        present = set(found)
+        for sig, hits in found.items():
+            if len(hits) < 2:
+                continue
+            words = set()
+            for h in hits:
+                if h.mapped or h.field not in norms:
+                    words.add((h.field, h.start))
+                else:
+                    words.add(norms[h.field].text[h.start : h.end])
+                if len(words) >= 3:
+                    break
+            if len(words) >= 2:
+                present.add(sig + "@2")
+            if len(words) >= 3:
+                present.add(sig + "@3")
+        return present
+
     def classify(self, ad: Mapping[str, object]) -> Verdict:
         found, norms = self.signals(ad)
-        present = set(found)
+        present = self.present_signals(found, norms)
         brand_order: list[str] = []
         for sig in _BRAND_SIGNALS:
             for h in found.get(sig, ()):
@@ -147,9 +201,10 @@ class Engine:
         matches: list[Match] = []
         for rule, _z in fired:
             for sig, w in rule.weights:
-                if w <= 0 or sig not in found:
+                base = sig.split("@", 1)[0]
+                if w <= 0 or sig not in present or "@" in sig:
                     continue
-                for h in found[sig][:2]:
+                for h in found[base][:2]:
                     matches.append(self._match(rule.id, sig, h, norms, ad))
         return Verdict(
             label=label,

@@ -89,30 +89,57 @@ class TermScanner:
                 bucket = self._index.setdefault(spec.key, [])
                 if entry not in bucket:
                     bucket.append(entry)
-        self._lengths = sorted({len(k) for k in self._index}, reverse=True)
+        # Every key (a match always ends on one) -> the keys that are its prefixes, longest first.
+        self._prefixes: dict[str, list[tuple[int, list[tuple[str, bool]]]]] = {}
+        for key in self._index:
+            self._prefixes[key] = [
+                (len(k), self._index[k])
+                for k in sorted(self._index, key=len, reverse=True)
+                if key.startswith(k)
+            ]
         body = _trie_regex(self._index) if self._index else "(?!)"
         self._re = re.compile(r"(?<![a-z0-9])" + body)
+        self._infix_re = re.compile(body)
 
-    def scan(self, text: str) -> list[TermHit]:
+    def scan(self, text: str, *, infix: bool = False) -> list[TermHit]:
+        """Every term hit in ``text``; with ``infix`` also terms inside words (hashtags)."""
         hits: list[TermHit] = []
-        index = self._index
-        for m in self._re.finditer(text):
+        regex = self._infix_re if infix else self._re
+        pos, n_text = 0, len(text)
+        while True:
+            m = regex.search(text, pos)
+            if m is None:
+                break
+            self._emit(m, text, n_text, hits)
             s = m.group()
-            squashed = _SPLIT_RE.sub(" ", s) if " " in s or not s.isalnum() else s
-            n = len(squashed)
-            after_ok = m.end() >= len(text) or not text[m.end()].isalnum()
-            for length in self._lengths:
-                if length > n:
-                    continue
-                entries = index.get(squashed[:length])
-                if not entries:
-                    continue
-                whole = (after_ok and length == n) or (length < n and squashed[length] == " ")
-                end = m.end() if length == n else m.start() + _raw_end(s, length)
-                for signal, stem in entries:
-                    if stem or whole:
-                        hits.append(TermHit(signal, m.start(), end))
+            if not s.isalnum():
+                # A phrase may hide a shorter term that starts at one of its later words
+                # ("успешных возвратов" also holds "возврат*").
+                for sm in _WORD_START_RE.finditer(s, 1):
+                    m2 = self._re.match(text, m.start() + sm.start())
+                    if m2 is not None:
+                        self._emit(m2, text, n_text, hits)
+            pos = m.end() if m.end() > m.start() else m.start() + 1
         return hits
+
+    def _emit(self, m: re.Match[str], text: str, n_text: int, hits: list[TermHit]) -> None:
+        s = m.group()
+        squashed = s if s.isalnum() else _SPLIT_RE.sub(" ", s)
+        found = self._prefixes.get(squashed)
+        if found is None:
+            return
+        n = len(squashed)
+        end_m = m.end()
+        after_ok = end_m >= n_text or not text[end_m].isalnum()
+        for length, entries in found:
+            whole = (after_ok and length == n) or (length < n and squashed[length] == " ")
+            end = end_m if length == n else m.start() + _raw_end(s, length)
+            for signal, stem in entries:
+                if stem or whole:
+                    hits.append(TermHit(signal, m.start(), end))
+
+
+_WORD_START_RE = re.compile(r"(?<=[^a-z0-9])[a-z0-9]")
 
 
 def _raw_end(raw: str, squashed_len: int) -> int:

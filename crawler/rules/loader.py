@@ -32,6 +32,7 @@ BUILTIN_SIGNALS = {
     "official_domain": "the ad's URL is on an official brand domain",
     "growth": "two amounts where the later is a multiple of the earlier (50к → 280к)",
     "money": "an amount of money",
+    "pct": "a percentage",
     "phone": "a phone number",
     "handle": "a messenger handle, bot or t.me / wa.me link",
 }
@@ -62,9 +63,22 @@ class SignalDef:
 
 
 @dataclass(frozen=True)
+class NearDef:
+    """A signal that holds when a hit of ``first`` is followed (or preceded) by ``then`` nearby."""
+
+    name: str
+    description: str
+    first: tuple[str, ...]
+    then: tuple[str, ...]
+    window: int
+    either_order: bool
+
+
+@dataclass(frozen=True)
 class Decision:
     precedence: tuple[str, ...]
     score_scale: float
+    hashtag_min_len: int = 4
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class RuleSet:
     people: tuple[Person, ...]
     matching: MatchingSettings
     signals: tuple[SignalDef, ...]
+    near: tuple[NearDef, ...]
     rules: tuple[Rule, ...]
     decision: Decision
     growth: Mapping[str, float]
@@ -162,13 +177,40 @@ def _load_people(path: Path, c: _Collector) -> list[Person]:
     return out
 
 
+_NEAR_OPERANDS_BUILTIN = {"money", "pct"}
+
+
+def _load_near(data: LDict, path: Path, lexicon: set[str], c: _Collector) -> list[NearDef]:
+    out = []
+    near = data.get("near") or LDict()
+    for name, d in near.items():
+        line = line_of(near, name)
+        if not isinstance(d, LDict):
+            c.add(path, line, f"near signal {name!r} must be a mapping")
+            continue
+        if name in lexicon or name in BUILTIN_SIGNALS:
+            c.add(path, line, f"near signal {name!r} duplicates a signal name")
+        first = _strs(d.get("first"), path, line, "first", c)
+        then = _strs(d.get("then"), path, line, "then", c)
+        for op in (*first, *then):
+            if op not in lexicon and op not in _NEAR_OPERANDS_BUILTIN:
+                c.add(path, line, f"near signal {name!r}: unknown operand {op!r}")
+        if not first or not then:
+            c.add(path, line, f"near signal {name!r} needs 'first' and 'then'")
+        out.append(
+            NearDef(str(name), str(d.get("description") or ""), first, then,
+                    int(d.get("window", 30)), bool(d.get("either_order", False)))
+        )
+    return out
+
+
 def _load_signals(
     path: Path, c: _Collector
-) -> tuple[list[SignalDef], Decision | None, dict[str, float]]:
+) -> tuple[list[SignalDef], Decision | None, dict[str, float], list[NearDef]]:
     data = load_yaml(path)
     if not isinstance(data, LDict) or not isinstance(data.get("signals"), LDict):
         c.add(path, line_of(data), "expected a mapping with 'signals'")
-        return [], None, {}
+        return [], None, {}, []
     refs: dict[str, str] = {}
     macros = data.get("macros") or LDict()
     vocab = data.get("vocab") or LDict()
@@ -215,6 +257,7 @@ def _load_signals(
         decision = Decision(
             precedence=tuple(str(x) for x in dec["precedence"]),
             score_scale=float(dec["score_scale"]),
+            hashtag_min_len=int(dec.get("hashtag_min_len", 4)),
         )
         for lab in decision.precedence:
             if lab not in SCAM_LABELS:
@@ -222,7 +265,8 @@ def _load_signals(
     except (KeyError, TypeError, ValueError) as exc:
         c.add(path, line_of(data, "decision"), f"bad 'decision' section: {exc!r}")
     growth = {str(k): float(v) for k, v in (data.get("growth") or {}).items()}
-    return signals, decision, growth
+    near = _load_near(data, path, {s.name for s in signals}, c)
+    return signals, decision, growth, near
 
 
 def _examples(raw: Any, path: Path, what: str, c: _Collector, line: int) -> tuple[Example, ...]:
@@ -277,8 +321,9 @@ def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Co
     sig = data.get("signals")
     if isinstance(sig, LDict):
         for name, w in sig.items():
-            if name not in known_signals:
-                c.add(path, line_of(sig, name), f"unknown signal {name!r}")
+            base, _, count = str(name).partition("@")
+            if base not in known_signals or (count and count not in ("2", "3")):
+                c.add(path, line_of(sig, name), f"unknown signal {name!r} (name or name@2 / name@3)")
             if not isinstance(w, (int, float)) or isinstance(w, bool):
                 c.add(path, line_of(sig, name), f"weight of {name!r} must be a number")
                 continue
@@ -353,10 +398,10 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
     try:
         brands, settings = _load_brands(files[0], c)
         people = _load_people(files[1], c)
-        signals, decision, growth = _load_signals(files[2], c)
+        signals, decision, growth, near = _load_signals(files[2], c)
     except ConfigError as exc:
         return None, [*c.problems, Problem("", 0, str(exc))]
-    known = set(BUILTIN_SIGNALS) | {s.name for s in signals}
+    known = set(BUILTIN_SIGNALS) | {s.name for s in signals} | {n.name for n in near}
     brand_keys = {b.key for b in brands}
     rule_files = sorted((base / "rules").glob("*.yaml")) + sorted((base / "rules").glob("*.yml"))
     if not rule_files:
@@ -385,6 +430,7 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
         people=tuple(people),
         matching=settings,
         signals=tuple(signals),
+        near=tuple(near),
         rules=tuple(rules),
         decision=decision,
         growth=growth,

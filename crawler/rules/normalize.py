@@ -56,7 +56,9 @@ _LEET_RE = re.compile(
     rf"|(?<={_LETTER}{{2}})\|(?!\w)"  # KASP|
     rf"|(?<![\w@])[|](?={_LETTER}{{2}})"  # |nvest
 )
-_MIXED_RE = re.compile(r"[^\W\d_]*(?:[a-zA-Z][^\W\d_]*[\u0370-\u04ff]|[\u0370-\u04ff][^\W\d_]*[a-zA-Z])[^\W\d_]*")
+# A mixed-script word always has two neighbouring letters of different scripts.
+_MIXED_PAIR_RE = re.compile(r"[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z]")
+_MIXED_RE = re.compile(r"[^\W\d_]*(?:[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z])[^\W\d_]*")
 _SPACED_RE = re.compile(rf"(?<![\w.])(?:{_LETTER}[ ._\-]){{2,}}{_LETTER}(?![\w])")
 _SPACED_SEP_RE = re.compile(r"[ ._\-]")
 _WORD_RE = re.compile(r"[a-z0-9]+")
@@ -248,7 +250,8 @@ def _latin_reading(word: str) -> str | None:
     return "".join(out).lower()
 
 
-_CYR_WORD_RE = re.compile(r"[\u0370-\u052f]{2,8}(?![^\W\d_])")
+_LOOKALIKE_CAPS = "АВЕКМНОРСТХІЅЈΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"
+_CYR_WORD_RE = re.compile(rf"(?<![^\W\d_])[{_LOOKALIKE_CAPS}][{_LOOKALIKE_CAPS}а-яё]{{1,7}}(?![^\W\d_])")
 
 
 def normalize(text: str) -> Normalized:
@@ -261,7 +264,7 @@ def normalize(text: str) -> Normalized:
     if _LEET_RE.search(src):
         src = _LEET_RE.sub(_leet, src)
     lookalikes: list[tuple[str, int, int]] = []
-    if _MIXED_RE.search(src):
+    if _MIXED_PAIR_RE.search(src):
         src = _MIXED_RE.sub(lambda mm: _fold_mixed(mm.group()), src)
     for mm in _CYR_WORD_RE.finditer(src):
         w = mm.group()
