@@ -39,16 +39,26 @@ class TermSpec:
 
 
 def parse_term(raw: str) -> TermSpec | None:
-    """Parse and normalise a term; ``None`` if nothing matchable is left."""
+    """Parse and normalise a term; ``None`` if nothing matchable is left.
+
+    A ``*`` on an inner word (``искусственн* интеллект*``) is kept on that word: ``stem*``.
+    """
     raw = raw.strip()
     stem = raw.endswith("*")
-    words = tuple(w for w in _SPLIT_RE.split(normalize_term(raw.rstrip("*"))) if w)
-    if not words:
+    out: list[str] = []
+    parts = raw.rstrip("*").split()
+    for i, part in enumerate(parts):
+        inner_stem = part.endswith("*") and i < len(parts) - 1
+        words = [w for w in _SPLIT_RE.split(normalize_term(part.rstrip("*"))) if w]
+        if inner_stem and words:
+            words[-1] += "*"
+        out.extend(words)
+    if not out:
         return None
-    return TermSpec(words, stem)
+    return TermSpec(tuple(out), stem)
 
 
-def _trie_regex(keys: Iterable[str]) -> str:
+def _trie_regex(keys: Iterable[str], sep: str = _SEP) -> str:
     """A regex alternation shaped like a trie (``dohod(?:nost)?``), longest path first."""
     trie: dict = {}
     for key in keys:
@@ -61,7 +71,7 @@ def _trie_regex(keys: Iterable[str]) -> str:
         end = "" in node
         branches = []
         for ch in sorted((c for c in node if c), key=lambda c: (-len(node[c]), c)):
-            piece = _SEP if ch == " " else re.escape(ch)
+            piece = sep if ch == " " else "[a-z0-9]*" if ch == "*" else re.escape(ch)
             branches.append(piece + emit(node[ch]))
         if not branches:
             return ""
@@ -91,15 +101,24 @@ class TermScanner:
                     bucket.append(entry)
         # Every key (a match always ends on one) -> the keys that are its prefixes, longest first.
         self._prefixes: dict[str, list[tuple[int, list[tuple[str, bool]]]]] = {}
+        by_len = sorted(self._index, key=len, reverse=True)
         for key in self._index:
-            self._prefixes[key] = [
-                (len(k), self._index[k])
-                for k in sorted(self._index, key=len, reverse=True)
-                if key.startswith(k)
-            ]
+            if "*" in key:
+                continue
+            self._prefixes[key] = [(len(k), self._index[k]) for k in by_len if key.startswith(k) and "*" not in k]
+        # Keys with an inner stem (искусственн* интеллект*) are resolved word by word.
+        self._inner: list[tuple[tuple[str, ...], list[tuple[str, bool]]]] = [
+            (tuple(k.split(" ")), v) for k, v in self._index.items() if "*" in k
+        ]
+        # Hashtags have no separators: the same keys glued together (#быстрыеденьги).
+        self._glued: dict[str, list[tuple[str, bool]]] = {}
+        for key, entries in self._index.items():
+            if " " in key and "*" not in key:
+                self._glued.setdefault(key.replace(" ", ""), []).extend(entries)
         body = _trie_regex(self._index) if self._index else "(?!)"
         self._re = re.compile(r"(?<![a-z0-9])" + body)
-        self._infix_re = re.compile(body)
+        infix_body = _trie_regex(self._index, sep="[^a-z0-9]{0,3}") if self._index else "(?!)"
+        self._infix_re = re.compile(infix_body)
 
     def scan(self, text: str, *, infix: bool = False) -> list[TermHit]:
         """Every term hit in ``text``; with ``infix`` also terms inside words (hashtags)."""
@@ -122,11 +141,27 @@ class TermScanner:
             pos = m.end() if m.end() > m.start() else m.start() + 1
         return hits
 
+    def _inner_lookup(self, squashed: str) -> list[tuple[str, bool]]:
+        words = squashed.split(" ")
+        out: list[tuple[str, bool]] = []
+        for key_words, entries in self._inner:
+            if len(key_words) != len(words):
+                continue
+            if all(
+                (w.startswith(k[:-1]) if k.endswith("*") else w == k) for k, w in zip(key_words, words, strict=True)
+            ):
+                out.extend(entries)
+        return out
+
     def _emit(self, m: re.Match[str], text: str, n_text: int, hits: list[TermHit]) -> None:
         s = m.group()
         squashed = s if s.isalnum() else _SPLIT_RE.sub(" ", s)
         found = self._prefixes.get(squashed)
         if found is None:
+            entries = self._glued.get(squashed) or self._inner_lookup(squashed)
+            if entries:
+                for signal, _stem in entries:
+                    hits.append(TermHit(signal, m.start(), m.end()))
             return
         n = len(squashed)
         end_m = m.end()

@@ -1,0 +1,157 @@
+"""``scamradar classify``, ``scamradar eval`` and ``scamradar rules lint|test``.
+
+``classify`` exits 0 when every line was classified and 1 when some lines were bad (each is
+reported on stderr with its line number and skipped; all other lines are still classified).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+import typer
+
+from crawler.errors import UserError
+
+rules_app = typer.Typer(help="Validate the rule data and run every rule's own examples.", no_args_is_help=True)
+
+_DATA_DIR = typer.Option(None, "--data-dir", help="Rule data directory (default: the bundled data).")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("classify")(classify)
+    app.command("eval")(evaluate)
+    app.add_typer(rules_app, name="rules")
+
+
+def _open_in(stack: ExitStack, path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return stack.enter_context(open(path, "rb"))  # noqa: SIM115
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _open_out(stack: ExitStack, path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdout
+    try:
+        return stack.enter_context(open(path, "w", encoding="utf-8"))  # noqa: SIM115
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def _warn(source: str):  # type: ignore[no-untyped-def]
+    def on_error(lineno: int, reason: str) -> None:
+        print(f"scamradar: {source}: line {lineno}: {reason}; skipped", file=sys.stderr)
+
+    return on_error
+
+
+def classify(
+    input: str = typer.Option("-", "--input", "-i", help="JSONL file of ads ('-' = stdin)."),  # noqa: A002
+    output: str = typer.Option("-", "--output", "-o", help="JSONL file for verdicts ('-' = stdout)."),
+    data_dir: Path | None = _DATA_DIR,
+) -> None:
+    """Classify ads (JSONL: id, title, text, url, advertiser, source) into verdicts (JSONL)."""
+    from crawler.rules import load_engine
+    from crawler.rules.stream import classify_stream
+
+    engine = load_engine(data_dir)
+    with ExitStack() as stack:
+        fin = _open_in(stack, input)
+        fout = _open_out(stack, output)
+        stats = classify_stream(engine, fin, fout, _warn("stdin" if input == "-" else input))
+        fout.flush()
+    if stats.bad:
+        print(
+            f"scamradar: {stats.bad} of {stats.read} lines were bad and skipped; "
+            f"{stats.written} classified",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
+
+
+def evaluate(
+    file: Path = typer.Argument(..., help="Labelled JSONL (a 'label' key per ad)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    data_dir: Path | None = _DATA_DIR,
+    errors: bool = typer.Option(False, "--errors", help="Also list every misclassified ad."),
+) -> None:
+    """Precision, recall and F1 per label, macro-F1 and the confusion matrix on a labelled file."""
+    from crawler.rules import load_engine
+    from crawler.rules.evaluation import Evaluation
+    from crawler.rules.stream import iter_objects
+
+    engine = load_engine(data_dir)
+    ev = Evaluation()
+    warn = _warn(str(file))
+    with ExitStack() as stack:
+        fh = _open_in(stack, str(file))
+        for lineno, ad in iter_objects(fh, warn):
+            label = ad.get("label")
+            if label not in ev.labels:
+                warn(lineno, f"no valid 'label' (one of {', '.join(ev.labels)})")
+                continue
+            v = engine.classify(ad)
+            ev.add(str(label), v.label, ad.get("id"), [r.id for r in v.rules])
+    if not ev.total:
+        raise UserError(f"{file}: no labelled ads")
+    if as_json:
+        typer.echo(json.dumps(ev.to_dict(engine.ruleset_version), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(ev.report(engine.ruleset_version, errors=errors))
+
+
+@rules_app.command("lint")
+def lint(data_dir: Path | None = _DATA_DIR) -> None:
+    """Validate every data file; report every problem with file:line; exit 1 if there is any."""
+    from crawler.rules.loader import load_ruleset
+
+    ruleset, problems = load_ruleset(data_dir)
+    for p in problems:
+        typer.echo(str(p), err=True)
+    if problems or ruleset is None:
+        typer.echo(f"{len(problems)} problem(s)", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"ok: {len(ruleset.rules)} rules, {len(ruleset.signals) + len(ruleset.near)} signals, "
+        f"{len(ruleset.brands)} brands, {len(ruleset.people)} people (rule set {ruleset.version})"
+    )
+
+
+@rules_app.command("test")
+def test(
+    data_dir: Path | None = _DATA_DIR,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List every example."),
+) -> None:
+    """Run every rule's own examples; todo_* examples are expected to fail (strict)."""
+    from crawler.rules import load_engine
+    from crawler.rules.testing import cases, failure
+
+    engine = load_engine(data_dir)
+    failed = passed = xfailed = 0
+    for case in cases(engine):
+        why = failure(engine, case)
+        todo = case.kind.startswith("todo_")
+        if todo and why is None:
+            failed += 1
+            typer.echo(f"XPASS {case.id} ({case.where}): fixed? move it to examples", err=True)
+        elif todo:
+            xfailed += 1
+            if verbose:
+                typer.echo(f"xfail {case.id}")
+        elif why is not None:
+            failed += 1
+            typer.echo(f"FAIL  {case.id} ({case.where}): {why}", err=True)
+        else:
+            passed += 1
+            if verbose:
+                typer.echo(f"ok    {case.id}")
+    typer.echo(f"{passed} passed, {failed} failed, {xfailed} known misses (todo)")
+    if failed:
+        raise typer.Exit(1)
