@@ -46,7 +46,7 @@ class AlertEvent:
 
 
 def evaluate_source(session: Session, source_id: int, *, after_runs: int) -> AlertEvent | None:
-    """Open or close the source's alarm from its finished runs; returns what changed, if anything."""
+    """Open or close the alarm of a source from its finished runs; returns what changed."""
     runs = list(
         session.execute(
             select(CrawlRun.id, CrawlRun.status, CrawlRun.error)
