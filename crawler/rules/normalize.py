@@ -227,11 +227,20 @@ def _leet(m: re.Match[str]) -> str:
 
 
 def _fold_mixed(word: str) -> str:
-    """Fold a mixed-script word to the script of most of its letters (homoglyphs only)."""
+    """Fold a mixed-script word to its script (homoglyphs only).
+
+    A letter with no look-alike in the other script (ч, д, з in Cyrillic; s, l, r in Latin) decides
+    the script; otherwise the majority does.
+    """
     conf = _confusables()
-    lat = sum(1 for c in word if c.isascii())
-    cyr = sum(1 for c in word if 0x0400 <= ord(c) <= 0x052F)
-    target = "latin" if lat >= cyr else "cyrillic"
+    to_lat, to_cyr = conf["latin"], conf["cyrillic"]
+    cyr_only = any(0x0400 <= ord(c) <= 0x052F and c not in to_lat for c in word)
+    lat_only = any(c.isascii() and c not in to_cyr for c in word)
+    if cyr_only != lat_only:
+        target = "cyrillic" if cyr_only else "latin"
+    else:
+        lat = sum(1 for c in word if c.isascii())
+        target = "latin" if lat * 2 >= len(word) else "cyrillic"
     table = conf[target]
     return "".join(table.get(c, c) if _script(c) != target else c for c in word)
 
@@ -251,6 +260,14 @@ def _latin_reading(word: str) -> str | None:
 
 
 _LOOKALIKE_CAPS = "АВЕКМНОРСТХІЅЈΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"
+# Latin words made only of letters that have a Cyrillic twin, inside mostly-Cyrillic text
+# ("дoxoд" noise turned a whole short word Latin): read as Cyrillic.
+_LAT_TWIN_WORD_RE = re.compile(r"(?<![^\W\d_])[aceopxyACEOPXYKMTHB]{2,}(?![^\W\d_])")
+_CYR_LETTER_RE = re.compile(r"[\u0400-\u04ff]")
+_LAT_LETTER_RE = re.compile(r"[a-zA-Z]")
+# Latin digraphs of informal transliteration folded like the Cyrillic letters they stand for.
+_DIGRAPH_RE = re.compile(r"shch|sch|kh|ts")
+_DIGRAPHS = {"shch": "sh", "sch": "sh", "kh": "h", "ts": "c"}
 _CYR_WORD_RE = re.compile(rf"(?<![^\W\d_])[{_LOOKALIKE_CAPS}][{_LOOKALIKE_CAPS}а-яё]{{1,7}}(?![^\W\d_])")
 
 
@@ -266,6 +283,14 @@ def normalize(text: str) -> Normalized:
     lookalikes: list[tuple[str, int, int]] = []
     if _MIXED_PAIR_RE.search(src):
         src = _MIXED_RE.sub(lambda mm: _fold_mixed(mm.group()), src)
+    if _LAT_TWIN_WORD_RE.search(src):
+        cyr = len(_CYR_LETTER_RE.findall(src))
+        if cyr and cyr > 2 * len(_LAT_LETTER_RE.findall(src)):
+            table_c = _confusables()["cyrillic"]
+            src = _LAT_TWIN_WORD_RE.sub(
+                lambda mm: mm.group() if mm.group().isupper() else "".join(table_c.get(c, c) for c in mm.group()),
+                src,
+            )
     for mm in _CYR_WORD_RE.finditer(src):
         w = mm.group()
         if w[0].isupper():
@@ -294,6 +319,21 @@ def normalize(text: str) -> Normalized:
         edits = [
             (mm.start(), mm.end(), len(table[ord(mm.group())])) for mm in _non1_re().finditer(src)
         ]
+        em = EditMap.from_edits(edits)
+        if em:
+            maps.append(em)
+    if _DIGRAPH_RE.search(out):
+        edits = []
+        parts = []
+        last = 0
+        for mm in _DIGRAPH_RE.finditer(out):
+            rep = _DIGRAPHS[mm.group()]
+            parts.append(out[last:mm.start()])
+            parts.append(rep)
+            edits.append((mm.start(), mm.end(), len(rep)))
+            last = mm.end()
+        parts.append(out[last:])
+        out = "".join(parts)
         em = EditMap.from_edits(edits)
         if em:
             maps.append(em)
