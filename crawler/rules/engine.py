@@ -102,6 +102,8 @@ class Engine:
                 add("handle", _Hit(field, m.start(), m.end()))
             if "." in value:
                 for dm in builtin.DOMAIN_RE.finditer(value):
+                    if sum(1 for lab in dm.group(1).split(".") if len(lab) == 1) >= 2:
+                        continue  # H.a.l.y.k is a spaced word, not a domain
                     v = self.domains.check(dm.group(1))
                     if v.kind == "lookalike":
                         add("lookalike_domain", _Hit(field, dm.start(1), dm.end(1), v.brand, mapped=True))
@@ -109,6 +111,11 @@ class Engine:
             hit = self._near(nd, found)
             if hit is not None:
                 add(nd.name, hit)
+        for sig in self.ruleset.quoted_of:
+            for h in found.get(sig, ()):
+                if not h.mapped and _inside_quotes(norms[h.field].text, h.start, h.end):
+                    add("quoted_claim", _Hit(h.field, h.start, h.end))
+                    break
         return found, norms
 
     @staticmethod
@@ -224,6 +231,30 @@ class Engine:
             s, e = norm.span(h.start, h.end)
             original = norm.original
         return Match(rule_id, h.brand, h.field, s, e, original[s:e], sig)
+
+
+_OPEN_Q, _CLOSE_Q = "«“„\"'", "»”“\"'"
+
+
+def _inside_quotes(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` stands inside a quotation on the same line (at most 200 chars)."""
+    left = text.rfind("\n", 0, start) + 1
+    lo = max(left, start - 200)
+    before = text[lo:start]
+    pos = max(before.rfind(q) for q in _OPEN_Q)
+    if pos < 0:
+        return False
+    opener = before[pos]
+    if opener in "\"'":
+        # A straight quote opens only if an odd number of them precede on the line.
+        if before.count(opener) % 2 == 0:
+            return False
+    elif any(c in before[pos + 1 :] for c in "»”"):
+        return False
+    after = text[end : end + 200]
+    stop = after.find("\n")
+    after = after if stop < 0 else after[:stop]
+    return any(c in after for c in "»”“\"'")
 
 
 def _sigmoid(z: float) -> float:

@@ -34,6 +34,7 @@ BUILTIN_SIGNALS = {
     "money": "an amount of money",
     "pct": "a percentage",
     "phone": "a phone number",
+    "quoted_claim": "a promised return or guarantee cited inside quotes (news, warnings)",
     "handle": "a messenger handle, bot or t.me / wa.me link",
 }
 _RULE_KEYS = {
@@ -91,6 +92,7 @@ class RuleSet:
     rules: tuple[Rule, ...]
     decision: Decision
     growth: Mapping[str, float]
+    quoted_of: tuple[str, ...]
     version: str
     files: tuple[str, ...] = field(default=())
 
@@ -206,11 +208,11 @@ def _load_near(data: LDict, path: Path, lexicon: set[str], c: _Collector) -> lis
 
 def _load_signals(
     path: Path, c: _Collector
-) -> tuple[list[SignalDef], Decision | None, dict[str, float], list[NearDef]]:
+) -> tuple[list[SignalDef], Decision | None, dict[str, float], list[NearDef], tuple[str, ...]]:
     data = load_yaml(path)
     if not isinstance(data, LDict) or not isinstance(data.get("signals"), LDict):
         c.add(path, line_of(data), "expected a mapping with 'signals'")
-        return [], None, {}, []
+        return [], None, {}, [], ()
     refs: dict[str, str] = {}
     macros = data.get("macros") or LDict()
     vocab = data.get("vocab") or LDict()
@@ -266,7 +268,13 @@ def _load_signals(
         c.add(path, line_of(data, "decision"), f"bad 'decision' section: {exc!r}")
     growth = {str(k): float(v) for k, v in (data.get("growth") or {}).items()}
     near = _load_near(data, path, {s.name for s in signals}, c)
-    return signals, decision, growth, near
+    q = data.get("quoted_claim") or {}
+    quoted = _strs(q.get("of"), path, line_of(data, "quoted_claim"), "quoted_claim.of", c)
+    known = {s.name for s in signals} | {n.name for n in near}
+    for name in quoted:
+        if name not in known:
+            c.add(path, line_of(data, "quoted_claim"), f"quoted_claim: unknown signal {name!r}")
+    return signals, decision, {**growth}, near, quoted
 
 
 def _examples(raw: Any, path: Path, what: str, c: _Collector, line: int) -> tuple[Example, ...]:
@@ -398,7 +406,7 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
     try:
         brands, settings = _load_brands(files[0], c)
         people = _load_people(files[1], c)
-        signals, decision, growth, near = _load_signals(files[2], c)
+        signals, decision, growth, near, quoted = _load_signals(files[2], c)
     except ConfigError as exc:
         return None, [*c.problems, Problem("", 0, str(exc))]
     known = set(BUILTIN_SIGNALS) | {s.name for s in signals} | {n.name for n in near}
@@ -434,6 +442,7 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
         rules=tuple(rules),
         decision=decision,
         growth=growth,
+        quoted_of=quoted,
         version=digest.hexdigest()[:12],
         files=tuple(str(f) for f in all_files),
     )
