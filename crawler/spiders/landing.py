@@ -1,0 +1,395 @@
+"""The ``landing`` spider: fetch ad landing pages twice and keep what they reveal.
+
+Targets: the source's ``urls`` (trusted: the config is ours) and up to ``max_targets`` pending
+targets of the landing queue (``storage.landing``; untrusted: found inside ads or certificate
+logs). Each target is fetched
+
+1. as a phone (:data:`MOBILE_HEADERS`, the URL as given, click ids and all), following redirects
+   and recording the chain; then
+2. as a plain crawler (the project's bot user agent, the same URL without click ids and campaign
+   parameters, :func:`crawler.landing_cloak.strip_tracking`).
+
+One :class:`~crawler.items.AdItem` per target carries the page's text and title, the facts of
+:func:`crawler.landing_extract.analyse_page` in ``extra`` (forms with hidden fields, phones,
+messenger links, pixel ids, outbound links, redirects), the cloaking verdict
+(``extra["cloaked"]``, ``extra["cloak"]``) and both responses as captures (kinds ``landing`` and
+``landing_bot``) for the WARC evidence. ``external_id`` is the final URL without tracking
+parameters. ``links`` stays empty: a landing page's own links are not queued again.
+
+Every request for an untrusted target is marked ``meta["untrusted"]`` and passes through
+:class:`crawler.netguard.NetGuardMiddleware` (added by :meth:`LandingSpider.update_settings`);
+refused, failed and fetched targets are marked in the queue with the reason. robots.txt is not
+consulted: fetching one URL an ad sends people to is an investigation, not a crawl, and scam kits
+use robots.txt to hide from the very checks this spider makes (docs/landing.md).
+
+Stats: ``landing/targets`` (``/config``, ``/queue``), ``landing/fetched``, ``landing/cloaked``,
+``landing/failed`` (``/<reason>``), ``landing/non_html``, ``landing/charset_mismatch``,
+``landing/bot_failed``, ``landing/refused`` and its families (set by the guard).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from scrapy import Request, Spider
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    ResponseDataLossError,
+)
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import CancelledError
+from twisted.internet.error import (
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.python.failure import Failure
+from twisted.web._newclient import ResponseNeverReceived
+
+from crawler.items import AdItem, Capture
+from crawler.landing_cloak import compare_pages, normalise_url, strip_tracking
+from crawler.landing_extract import PageAnalysis, analyse_page, decode_html
+from crawler.netguard import (
+    REFUSAL_META,
+    UNTRUSTED_META,
+    NetGuardMiddleware,
+    TargetRefused,
+    url_host,
+)
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+#: A current Android Chrome; overridden by the ``SCAMRADAR_MOBILE_USER_AGENT`` setting.
+DEFAULT_MOBILE_USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; SM-A546B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/129.0.6668.100 Mobile Safari/537.36"
+)
+MOBILE_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/webp,*/*;q=0.8",
+    "Accept-Language": "ru-KZ,ru;q=0.9,kk-KZ;q=0.8,kk;q=0.7,en-US;q=0.6,en;q=0.5",
+    "Sec-CH-UA-Mobile": "?1",
+    "Sec-CH-UA-Platform": '"Android"',
+    "Upgrade-Insecure-Requests": "1",
+}
+BOT_HEADERS = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", "Accept-Language": "en"}
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+#: The bot fetch keeps 4xx/5xx answers: a 404 for bots and a 200 for phones is cloaking.
+BOT_STATUSES = list(range(400, 600))
+DEFAULT_MAX_TARGETS = 500
+#: Landing-specific Scrapy settings (a page is small; a kit serving 100 MB is not a page).
+LANDING_SETTINGS: dict[str, Any] = {
+    "ROBOTSTXT_OBEY": False,
+    "DOWNLOAD_MAXSIZE": 8 * 1024 * 1024,
+    "DOWNLOAD_WARNSIZE": 2 * 1024 * 1024,
+    "REDIRECT_MAX_TIMES": 10,
+    "METAREFRESH_MAXDELAY": 15,
+    "RETRY_TIMES": 1,
+}
+
+
+class LandingSpider(Spider):
+    name = "landing"
+    kind = "landing"
+
+    def __init__(
+        self,
+        source_config: Any = None,
+        *,
+        urls: list[str] | None = None,
+        max_targets: int | None = None,
+        base_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.source_config = source_config
+        params = getattr(source_config, "params", None) or {}
+        self.source_name: str = getattr(source_config, "name", None) or self.name
+        self.base_url = base_url or getattr(source_config, "base_url", None)
+        raw = list(urls if urls is not None else params.get("urls") or [])
+        self.config_urls = [urljoin(self.base_url + "/", u) if self.base_url else u for u in raw]
+        self.max_targets = int(max_targets or params.get("max_targets") or DEFAULT_MAX_TARGETS)
+        #: Hosts the guard trusts at connect time: the config's own (netguard.NetGuardMiddleware).
+        self.trusted_hosts = frozenset(
+            h for h in (url_host(u) for u in [*self.config_urls, self.base_url or ""]) if h
+        )
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        for key, value in LANDING_SETTINGS.items():
+            settings.set(key, value, priority="spider")
+        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", NetGuardMiddleware, 950)
+
+    # -- targets -------------------------------------------------------------------------------
+    def _sessions(self) -> Any:
+        from crawler.context import crawl_context
+
+        return crawl_context(self.crawler).sessions
+
+    def queued_targets(self) -> list[tuple[str, str]]:
+        """(url, origin) of the oldest pending targets of the landing queue."""
+        from storage.landing import pending_landing_targets
+
+        with self._sessions()() as session:
+            rows = pending_landing_targets(session, limit=self.max_targets)
+            return [(row.url, row.origin) for row in rows]
+
+    def mark(self, url: str | None, status: str, note: str | None = None) -> None:
+        """Record the target's fate in the queue (a config URL has no queue row: no-op)."""
+        if url is None:
+            return
+        from storage.landing import mark_landing_target
+
+        with self._sessions().begin() as session:
+            mark_landing_target(session, url, status, note)
+
+    async def start(self) -> AsyncIterator[Request]:
+        stats = self.crawler.stats
+        for url in self.config_urls:
+            stats.inc_value("landing/targets")
+            stats.inc_value("landing/targets/config")
+            yield self.mobile_request(url, target=None, untrusted=False, origin="config")
+        for url, origin in self.queued_targets():
+            stats.inc_value("landing/targets")
+            stats.inc_value("landing/targets/queue")
+            yield self.mobile_request(url, target=url, untrusted=True, origin=origin)
+
+    # -- requests ------------------------------------------------------------------------------
+    def mobile_request(
+        self, url: str, *, target: str | None, untrusted: bool, origin: str
+    ) -> Request:
+        agent = (
+            self.crawler.settings.get("SCAMRADAR_MOBILE_USER_AGENT") or DEFAULT_MOBILE_USER_AGENT
+        )
+        return Request(
+            url.strip(),
+            headers={**MOBILE_HEADERS, "User-Agent": agent},
+            callback=self.parse_mobile,
+            errback=self.mobile_failed,
+            meta={UNTRUSTED_META: untrusted, "landing_target": target, "landing_origin": origin},
+        )
+
+    def bot_request(self, mobile: Response, state: dict[str, Any]) -> Request:
+        agent = self.crawler.settings.get("USER_AGENT")
+        return Request(
+            strip_tracking(state["requested_url"]),
+            headers={**BOT_HEADERS, "User-Agent": agent},
+            callback=self.parse_bot,
+            errback=self.bot_failed,
+            dont_filter=True,
+            meta={
+                UNTRUSTED_META: mobile.meta.get(UNTRUSTED_META, False),
+                "landing_target": mobile.meta.get("landing_target"),
+                "landing_state": state,
+                "handle_httpstatus_list": BOT_STATUSES,
+            },
+        )
+
+    # -- callbacks -----------------------------------------------------------------------------
+    def parse_mobile(self, response: Response) -> Iterator[Request]:
+        target = response.meta.get("landing_target")
+        chain = [*response.meta.get("redirect_urls", []), response.url]
+        page = self.read_page(response)
+        if page is None:
+            content_type = response.headers.get("Content-Type", b"").decode("latin-1") or "none"
+            self.crawler.stats.inc_value("landing/non_html")
+            self.fail(target, response.url, "non_html", f"not an HTML page ({content_type})")
+            return
+        analysis, charset = page
+        state = {
+            "requested_url": chain[0],
+            "redirect_chain": chain,
+            "redirect_statuses": list(response.meta.get("redirect_reasons", [])),
+            "origin": response.meta.get("landing_origin"),
+            "analysis": analysis,
+            "charset": charset,
+            "capture": self.capture(response, "landing"),
+        }
+        yield self.bot_request(response, state)
+
+    def parse_bot(self, response: Response) -> Iterator[AdItem]:
+        state = response.meta["landing_state"]
+        page = self.read_page(response)
+        bot = page[0] if page is not None else PageAnalysis(None, None, None, "")
+        verdict = compare_pages(
+            state["analysis"],
+            bot,
+            mobile_status=state["capture"].status,
+            bot_status=response.status,
+            mobile_final_url=state["redirect_chain"][-1],
+            bot_final_url=response.url,
+        )
+        bot_facts = {
+            "url": response.request.url if response.request else response.url,
+            "final_url": response.url,
+            "status": response.status,
+            "title": bot.title,
+            "has_form": bool(bot.forms),
+            "redirect_chain": [*response.meta.get("redirect_urls", []), response.url],
+        }
+        yield from self.finish(
+            response,
+            state,
+            cloaked=verdict.cloaked,
+            cloak=verdict.as_extra(),
+            bot=bot_facts,
+            bot_capture=self.capture(response, "landing_bot"),
+        )
+
+    def finish(
+        self,
+        response: Response,
+        state: dict[str, Any],
+        *,
+        cloaked: bool | None,
+        cloak: dict[str, Any],
+        bot: dict[str, Any],
+        bot_capture: Capture | None,
+    ) -> Iterator[AdItem]:
+        stats = self.crawler.stats
+        analysis: PageAnalysis = state["analysis"]
+        final_url = state["redirect_chain"][-1]
+        stats.inc_value("landing/fetched")
+        if cloaked:
+            stats.inc_value("landing/cloaked")
+            logger.info("landing: %s is cloaked: %s", final_url, "; ".join(cloak["reasons"]))
+        extra = {
+            **analysis.as_extra(),
+            "requested_url": state["requested_url"],
+            "final_url": final_url,
+            "redirect_chain": state["redirect_chain"],
+            "redirect_statuses": state["redirect_statuses"],
+            "origin": state["origin"],
+            "charset": state["charset"],
+            "cloaked": cloaked,
+            "cloak": cloak,
+            "bot": bot,
+        }
+        captures = [state["capture"], *([bot_capture] if bot_capture is not None else [])]
+        self.mark(response.meta.get("landing_target"), "fetched", f"fetched {final_url}")
+        yield AdItem(
+            source=self.source_name,
+            spider=self.kind,
+            text=analysis.text,
+            title=analysis.title,
+            external_id=normalise_url(final_url),
+            url=final_url,
+            landing_url=final_url,
+            language=analysis.language,
+            extra=extra,
+            captures=captures,
+        )
+
+    # -- errors --------------------------------------------------------------------------------
+    def mobile_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        target = request.meta.get("landing_target")
+        if failure.check(TargetRefused):
+            refusal = failure.value.refusal
+            self.crawler.stats.inc_value("landing/targets_refused")
+            self.mark(target, "refused", f"{refusal} ({failure.value.url})")
+            return
+        reason, detail = describe_failure(failure)
+        self.fail(target, request.url, reason, detail)
+
+    def bot_failed(self, failure: Failure) -> Iterator[AdItem]:
+        """The bot fetch failed: keep the mobile capture, say why the cloaking check is missing."""
+        request = failure.request  # type: ignore[attr-defined]
+        state = request.meta["landing_state"]
+        refusal = request.meta.get(REFUSAL_META)
+        reason, detail = ("refused", str(refusal)) if refusal else describe_failure(failure)
+        self.crawler.stats.inc_value("landing/bot_failed")
+        logger.warning("landing: bot fetch of %s failed: %s", request.url, detail)
+        bot = {"url": request.url, "error": reason, "detail": detail}
+        cloak = {"reasons": [], "unchecked": f"bot fetch failed: {detail}"}
+        # a bot request refused by the guard (redirected to a private address) is itself a sign
+        yield from self.finish(
+            _StateResponse(request),
+            state,
+            cloaked=True if refusal else None,
+            cloak=cloak,
+            bot=bot,
+            bot_capture=None,
+        )
+
+    def fail(self, target: str | None, url: str, reason: str, detail: str) -> None:
+        stats = self.crawler.stats
+        stats.inc_value("landing/failed")
+        stats.inc_value(f"landing/failed/{reason}")
+        logger.warning("landing: %s failed: %s", url, detail)
+        self.mark(target, "failed", detail)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def read_page(self, response: Response) -> tuple[PageAnalysis, str] | None:
+        """The page's analysis and charset, or None when the response is not HTML."""
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+        mime = content_type.split(";", 1)[0].strip()
+        body = response.body
+        if mime and mime not in HTML_TYPES:
+            return None
+        if not mime and not body.lstrip()[:1] == b"<":
+            return None
+        declared = None
+        if "charset=" in content_type:
+            declared = content_type.split("charset=", 1)[1].split(";", 1)[0].strip()
+        decoded = decode_html(body, declared)
+        if decoded.mismatch:
+            self.crawler.stats.inc_value("landing/charset_mismatch")
+        return analyse_page(decoded.text, response.url), decoded.encoding
+
+    @staticmethod
+    def capture(response: Response, kind: str) -> Capture:
+        headers = {
+            k.decode("latin-1"): b", ".join(v).decode("latin-1")
+            for k, v in response.headers.items()
+        }
+        return Capture(
+            url=response.url,
+            status=response.status,
+            headers=headers,
+            body=response.body,
+            fetched_at=datetime.now(UTC),
+            kind=kind,
+        )
+
+
+class _StateResponse:
+    """The bits of a response :meth:`LandingSpider.finish` reads, for a failed bot request."""
+
+    def __init__(self, request: Request) -> None:
+        self.meta = request.meta
+
+
+def describe_failure(failure: Failure) -> tuple[str, str]:
+    """A short reason code and a readable detail for a failed download."""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return "http_status", f"HTTP {status}"
+    if failure.check(DownloadTimeoutError, TimeoutError, TCPTimedOutError):
+        return "timeout", f"timed out: {failure.getErrorMessage()}"
+    if failure.check(DNSLookupError, CannotResolveHostError):
+        return "dns", f"host not found: {failure.getErrorMessage()}"
+    if failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
+        return "connection_refused", "connection refused"
+    if failure.check(DownloadCancelledError, CancelledError):
+        return (
+            "too_large",
+            f"download cancelled: {failure.getErrorMessage() or 'over DOWNLOAD_MAXSIZE'}",
+        )
+    if failure.check(ResponseDataLossError):
+        return "truncated", f"truncated body: {failure.getErrorMessage()}"
+    if failure.check(ResponseNeverReceived):
+        return "no_response", f"no response: {failure.getErrorMessage()}"
+    return "error", f"{failure.type.__name__}: {failure.getErrorMessage()}"
