@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import urlsplit, urlunsplit
 
-from scrapy import Request, Spider
+from scrapy import Request
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -65,6 +64,7 @@ from crawler.netguard import (
     TargetRefused,
     url_host,
 )
+from crawler.spiders.base import SourceSpider
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -99,31 +99,31 @@ LANDING_SETTINGS: dict[str, Any] = {
 }
 
 
-class LandingSpider(Spider):
-    name = "landing"
-    kind = "landing"
+class LandingSpider(SourceSpider):
+    """Parameters (sources.yaml): ``urls`` (optional, trusted), ``max_targets`` (queued targets per
+    run, default 500), ``base_url`` (optional: every configured URL is fetched from this origin
+    instead, path and query kept, for mirrors and tests; queued targets are fetched as they are).
+    """
 
-    def __init__(
-        self,
-        source_config: Any = None,
-        *,
-        urls: list[str] | None = None,
-        max_targets: int | None = None,
-        base_url: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.source_config = source_config
-        params = getattr(source_config, "params", None) or {}
-        self.source_name: str = getattr(source_config, "name", None) or self.name
-        self.base_url = base_url or getattr(source_config, "base_url", None)
-        raw = list(urls if urls is not None else params.get("urls") or [])
-        self.config_urls = [urljoin(self.base_url + "/", u) if self.base_url else u for u in raw]
-        self.max_targets = int(max_targets or params.get("max_targets") or DEFAULT_MAX_TARGETS)
+    name = "landing"
+
+    def __init__(self, source: Any = None, config: str | None = None, **kwargs: Any) -> None:
+        super().__init__(source, config, **kwargs)
+        self.config_urls = [self.rebase(u) for u in self.source.param("urls", [])]
+        self.max_targets = int(self.source.param("max_targets", DEFAULT_MAX_TARGETS))
         #: Hosts the guard trusts at connect time: the config's own (netguard.NetGuardMiddleware).
         self.trusted_hosts = frozenset(
-            h for h in (url_host(u) for u in [*self.config_urls, self.base_url or ""]) if h
+            h for h in (url_host(u) for u in [*self.config_urls, self.base_url]) if h
         )
+
+    def rebase(self, url: str) -> str:
+        """``url`` served from ``base_url`` when one is configured (path and query kept)."""
+        if not self.base_url:
+            return url
+        parts = urlsplit(url)
+        base = urlsplit(self.base_url)
+        path = base.path.rstrip("/") + (parts.path or "/")
+        return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -278,15 +278,17 @@ class LandingSpider(Spider):
             "bot": bot,
         }
         captures = [state["capture"], *([bot_capture] if bot_capture is not None else [])]
+        # the page without click ids: also keeps the store from queueing it again as a new target
+        page_url = strip_tracking(final_url)
         self.mark(response.meta.get("landing_target"), "fetched", f"fetched {final_url}")
         yield AdItem(
-            source=self.source_name,
-            spider=self.kind,
+            source=self.source.name,
+            spider=self.name,
             text=analysis.text,
             title=analysis.title,
             external_id=normalise_url(final_url),
-            url=final_url,
-            landing_url=final_url,
+            url=page_url,
+            landing_url=page_url,
             language=analysis.language,
             extra=extra,
             captures=captures,
@@ -348,21 +350,6 @@ class LandingSpider(Spider):
         if decoded.mismatch:
             self.crawler.stats.inc_value("landing/charset_mismatch")
         return analyse_page(decoded.text, response.url), decoded.encoding
-
-    @staticmethod
-    def capture(response: Response, kind: str) -> Capture:
-        headers = {
-            k.decode("latin-1"): b", ".join(v).decode("latin-1")
-            for k, v in response.headers.items()
-        }
-        return Capture(
-            url=response.url,
-            status=response.status,
-            headers=headers,
-            body=response.body,
-            fetched_at=datetime.now(UTC),
-            kind=kind,
-        )
 
 
 class _StateResponse:
