@@ -41,3 +41,9 @@ class AdItem:
     # pixels, cloaked, … (JSON-serialisable)
     extra: dict[str, Any] = field(default_factory=dict)
     captures: list[Capture] = field(default_factory=list)
+    # Filled by the pipelines, never by spiders: the rule engine's Verdict (classify), the
+    # (kind, value) indicators found in the text (classify), the WARC records written for the
+    # captures (evidence, crawler.evidence.EvidenceRef).
+    verdict: Any = None
+    indicators: list[tuple[str, str]] = field(default_factory=list)
+    evidence: list[Any] = field(default_factory=list)

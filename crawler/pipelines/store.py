@@ -1,0 +1,227 @@
+"""Store: write items to the database in batches, off the reactor thread.
+
+Per batch, one transaction: the sightings (a new ad becomes a row, an ad seen again has its
+``times_seen``/``last_seen`` moved), the rule engine's verdicts, the evidence rows, the
+indicators, and the landing queue (every URL of ``links`` and ``landing_url``). A batch is
+written when ``SCAMRADAR_STORE_BATCH`` items are waiting, every ``SCAMRADAR_STORE_FLUSH_SECONDS``
+when some are, and when the spider closes. Writes run one at a time in a worker thread, so the
+crawl keeps downloading meanwhile; when two batches are already queued, the pipeline waits
+(back-pressure, memory stays flat).
+
+A batch that cannot be written is logged with its traceback and counted
+(``storage/errors``, ``storage/items_lost``): the run then ends ``failed``.
+
+Stats: ``storage/items``, ``storage/ads_new``, ``storage/ads_seen_again``, ``storage/hits``,
+``storage/evidence_rows``, ``storage/landing_queued``, ``storage/indicator_links``,
+``storage/batches``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, select
+
+from crawler.context import CrawlContext, crawl_context
+from crawler.items import AdItem
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
+MAX_QUEUED_BATCHES = 2
+
+
+class StorePipeline:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.batch_size = max(1, crawler.settings.getint("SCAMRADAR_STORE_BATCH", 200))
+        self.flush_seconds = crawler.settings.getfloat("SCAMRADAR_STORE_FLUSH_SECONDS", 5.0)
+        self.buffer: list[AdItem] = []
+        self.ctx: CrawlContext | None = None
+        self.lock: asyncio.Lock | None = None
+        self.pending: set[asyncio.Task[None]] = set()
+        self.ticker: asyncio.Task[None] | None = None
+        self.ruleset = "unknown"
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        return cls(crawler)
+
+    async def open_spider(self) -> None:
+        self.ctx = crawl_context(self.crawler)
+        self.ruleset = str(self.stats.get_value("rules/ruleset_version") or "unknown")
+        self.lock = asyncio.Lock()
+        if self.flush_seconds > 0:
+            self.ticker = asyncio.ensure_future(self._tick())
+
+    async def process_item(self, item: AdItem) -> AdItem:
+        self.buffer.append(item)
+        if len(self.buffer) >= self.batch_size:
+            self._flush()
+            while len(self.pending) > MAX_QUEUED_BATCHES:
+                await asyncio.wait(self.pending, return_when=asyncio.FIRST_COMPLETED)
+        return item
+
+    async def close_spider(self) -> None:
+        if self.ticker is not None:
+            self.ticker.cancel()
+        self._flush()
+        if self.pending:
+            await asyncio.gather(*self.pending)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            if self.buffer:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self.buffer:
+            return
+        batch, self.buffer = self.buffer, []
+        task = asyncio.ensure_future(self._write_async(batch))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _write_async(self, batch: list[AdItem]) -> None:
+        assert self.lock is not None
+        async with self.lock:
+            try:
+                counts = await asyncio.to_thread(self._write, batch)
+            except Exception:  # boundary: one bad batch must not end the crawl
+                logger.error("could not store a batch of %d items", len(batch), exc_info=True)
+                self.stats.inc_value("storage/errors")
+                self.stats.inc_value("storage/items_lost", len(batch))
+                return
+        self.stats.inc_value("storage/batches")
+        for key, value in counts.items():
+            self.stats.inc_value(f"storage/{key}", value)
+
+    def _write(self, batch: list[AdItem]) -> Counter[str]:
+        """One transaction for the batch (runs in a worker thread)."""
+        from storage.sightings import AdSighting, record_sightings
+
+        ctx = self.ctx
+        assert ctx is not None
+        if ctx.warc is not None:
+            ctx.warc.sync()  # the records must be on disk before rows point at them
+        now = datetime.now(UTC)
+        sightings = [
+            AdSighting(
+                spider=item.spider,
+                text=item.text,
+                title=item.title,
+                external_id=item.external_id,
+                url=item.url,
+                landing_url=item.landing_url,
+                advertiser=item.advertiser,
+                language=item.language,
+                published_at=item.published_at,
+                seen_at=item.evidence[0].fetched_at if item.evidence else now,
+                extra=item.extra,
+            )
+            for item in batch
+        ]
+        counts: Counter[str] = Counter()
+        with ctx.sessions.begin() as session:
+            outcomes = record_sightings(session, ctx.source_id, sightings, run_id=ctx.run_id)
+            ad_ids = [o.ad_id for o in outcomes]
+            counts["items"] = len(batch)
+            counts["ads_new"] = sum(o.is_new for o in outcomes)
+            counts["ads_seen_again"] = len(outcomes) - counts["ads_new"]
+            counts["hits"] = self._verdicts(session, batch, ad_ids, self.ruleset)
+            counts["evidence_rows"] = self._evidence(session, batch, ad_ids, ctx.run_id)
+            counts["indicator_links"] = self._indicators(session, batch, ad_ids)
+            counts["landing_queued"] = self._landing(session, batch, ad_ids)
+        return counts
+
+    @staticmethod
+    def _verdicts(
+        session: Session, batch: list[AdItem], ad_ids: list[int], ruleset: str
+    ) -> int:
+        from storage.sightings import HitData, attach_hits
+
+        verdicts = []
+        for item, ad_id in zip(batch, ad_ids, strict=True):
+            v = item.verdict
+            if v is None:
+                continue
+            data = v.to_dict(ad_id)
+            verdicts.append(
+                (
+                    ad_id,
+                    HitData(
+                        label=v.label,
+                        score=float(v.score),
+                        ruleset_version=ruleset,
+                        brands=tuple(v.brands),
+                        rules=tuple((r.id, r.version) for r in v.rules),
+                        matches=tuple(data["matches"]),
+                    ),
+                )
+            )
+        if verdicts:
+            attach_hits(session, verdicts)
+        return sum(1 for _, v in verdicts if v.label != "legit")
+
+    @staticmethod
+    def _evidence(session: Session, batch: list[AdItem], ad_ids: list[int], run_id: int) -> int:
+        from storage.models import Evidence
+
+        rows = [
+            ref.row(ad_id, run_id)
+            for item, ad_id in zip(batch, ad_ids, strict=True)
+            for ref in item.evidence
+        ]
+        if rows:
+            session.execute(insert(Evidence), rows)
+        return len(rows)
+
+    @staticmethod
+    def _indicators(session: Session, batch: list[AdItem], ad_ids: list[int]) -> int:
+        from storage.sightings import link_indicators
+
+        return sum(
+            link_indicators(session, ad_id, item.indicators)
+            for item, ad_id in zip(batch, ad_ids, strict=True)
+            if item.indicators
+        )
+
+    @staticmethod
+    def _landing(session: Session, batch: list[AdItem], ad_ids: list[int]) -> int:
+        from storage.landing import queue_landing_targets, url_hash
+        from storage.models import LandingTarget
+
+        wanted: dict[int, list[str]] = {}
+        for item, ad_id in zip(batch, ad_ids, strict=True):
+            urls = [u for u in [item.landing_url, *item.links] if u and u != item.url]
+            if urls:
+                wanted.setdefault(ad_id, []).extend(urls)
+        if not wanted:
+            return 0
+        hashes = {url_hash(u) for urls in wanted.values() for u in urls}
+        known: set[str] = set()
+        listed = list(hashes)
+        for start in range(0, len(listed), 500):
+            known.update(
+                session.scalars(
+                    select(LandingTarget.url_hash).where(
+                        LandingTarget.url_hash.in_(listed[start : start + 500])
+                    )
+                )
+            )
+        queued = 0
+        for ad_id, urls in wanted.items():
+            fresh = [u for u in dict.fromkeys(urls) if url_hash(u) not in known]
+            if fresh:
+                queued += queue_landing_targets(session, fresh, origin="ad", origin_ad_id=ad_id)
+                known.update(url_hash(u) for u in fresh)
+        return queued
+

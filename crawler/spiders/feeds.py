@@ -1,0 +1,134 @@
+"""News feeds: RSS 2.0, Atom and Google News RSS, parsed with feedparser.
+
+Parameter (sources.yaml): ``urls`` (required). With ``base_url`` set, each URL's scheme and host
+are replaced by it (path and query kept), so a watch list can be pointed at a mirror or a test
+server unchanged.
+
+Each entry becomes one item: ``external_id`` the entry's id/guid (else its link), ``title``,
+``text`` the summary or content without HTML, ``url`` the entry's link, ``advertiser`` the
+outlet, ``published_at`` (feedparser normalises ``+0500`` and friends to UTC), ``extra``:
+``feed``, ``feed_title``, ``categories``, ``author``.
+
+News items are a trend and warning signal, not ads: their links are not queued for the landing
+spider. Google News ``<link>`` values are Google redirect tokens (``news.google.com/rss/
+articles/CBMi…``), not publisher URLs; the item keeps the token link as ``url``, the outlet from
+``<source url="…">`` as ``advertiser`` and ``extra.source_url``, and the headline without the
+`` - Outlet`` suffix Google appends.
+
+Malformed XML: feedparser is lenient; a feed that yields entries despite errors is kept and
+counted (``feeds/bozo``); a body that is not a feed at all (an HTML page served to an unknown
+user agent, a truncated document) is an error (``feeds/not_a_feed``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import feedparser
+import scrapy
+from scrapy.http import Response
+
+from crawler.spiders.base import SourceSpider, html_to_text
+
+_XML_ENCODING = re.compile(rb"^(\s*<\?xml[^>]*?)\s+encoding=[\"'][^\"']*[\"']", re.IGNORECASE)
+
+
+def rebase(url: str, base_url: str | None) -> str:
+    """``url`` with its scheme and host replaced by ``base_url``'s (and base_url's path prefix)."""
+    if not base_url:
+        return url
+    target, base = urlsplit(url), urlsplit(base_url)
+    path = base.path.rstrip("/") + target.path
+    return urlunsplit((base.scheme, base.netloc, path, target.query, ""))
+
+
+class FeedsSpider(SourceSpider):
+    name = "feeds"
+    default_base_url = ""
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.source.param("urls", []):
+            yield scrapy.Request(
+                rebase(url, self.source.base_url),
+                callback=self.parse_feed,
+                cb_kwargs={"feed_url": url},
+                headers={"Accept": "application/rss+xml, application/atom+xml, "
+                                   "application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"},
+            )
+
+    def parse_feed(self, response: Response, feed_url: str) -> Any:
+        stats = self.crawler.stats
+        text = self.decoded(response).text
+        # The text is decoded already: drop the XML declaration's encoding so that feedparser
+        # does not decode it a second time with the (possibly wrong) declared charset.
+        body = _XML_ENCODING.sub(rb"\1", text.encode("utf-8"), count=1)
+        parsed = feedparser.parse(body, response_headers={"content-type": "application/xml"})
+        if not parsed.entries:
+            if parsed.get("bozo") or not parsed.get("version"):
+                stats.inc_value("feeds/not_a_feed")
+                reason = parsed.get("bozo_exception") or "no feed element"
+                self.logger.error("%s is not a readable feed: %s", response.url, reason)
+            else:
+                stats.inc_value("feeds/empty")
+            return
+        if parsed.get("bozo"):
+            stats.inc_value("feeds/bozo")
+            self.logger.warning("%s: malformed feed, %d entries recovered: %s",
+                                response.url, len(parsed.entries), parsed.get("bozo_exception"))
+        feed = parsed.feed
+        feed_title = feed.get("title")
+        google = "news.google." in feed_url or feed.get("generator", "").startswith("NFE/")
+        stats.inc_value("feeds/feeds")
+        for entry in parsed.entries:
+            item = self.entry(response, entry, feed_url, feed_title, google)
+            if item is not None:
+                stats.inc_value("feeds/entries")
+                yield item
+
+    def entry(
+        self, response: Response, entry: Any, feed_url: str, feed_title: str | None, google: bool
+    ) -> Any:
+        title = html_to_text(entry.get("title") or "")
+        if entry.get("content"):
+            body_html = " ".join(c.get("value", "") for c in entry.content)
+        else:
+            body_html = entry.get("summary") or ""
+        text = html_to_text(body_html)
+        link = entry.get("link")
+        source = entry.get("source") or {}
+        outlet = source.get("title") or feed_title
+        extra: dict[str, Any] = {"feed": feed_url, "feed_title": feed_title}
+        if google:
+            extra["google_news"] = True
+            if source.get("href"):
+                extra["source_url"] = source["href"]
+            if outlet and title.endswith(f" - {outlet}"):
+                title = title[: -len(outlet) - 3].rstrip()
+            if text.startswith(title):  # Google's description repeats the headline + outlet
+                text = ""
+        categories = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
+        if categories:
+            extra["categories"] = categories
+        if entry.get("author"):
+            extra["author"] = entry["author"]
+        if not title and not text:
+            return None
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        published = (
+            datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC) if stamp is not None else None
+        )
+        return self.item(
+            response,
+            external_id=(entry.get("id") or link or None),
+            title=title or None,
+            text=text or title,
+            url=link,
+            advertiser=outlet,
+            published_at=published,
+            extra=extra,
+        )

@@ -1,0 +1,252 @@
+"""Telegram public channels through the web preview, ``<base_url>/s/<channel>``.
+
+Parameters (sources.yaml): ``channels`` (required), ``max_pages`` (default 5), ``search``
+(in-channel search terms, ``?q=``). ``base_url`` defaults to ``https://t.me``.
+
+A page holds about 20 posts, oldest first. The spider pages back with ``?before=<id>`` (the
+``a.tme_messages_more[data-before]`` link; no link = the start of the channel) until
+``max_pages`` pages, or until a page holds a post this source already stored (the posts behind
+it were seen by an earlier run). Search results page the same way, up to ``max_pages``.
+
+Each post becomes one item: ``external_id`` ``<channel>/<post id>``; ``text`` is the post's
+text, then its link preview (site, title, description) and its inline buttons, as a reader sees
+them; ``links`` every URL in the text, the preview and the buttons (queued for the landing
+spider); ``extra`` holds ``channel``, ``sponsored`` (``#реклама``/"Реклама"/"Sponsored"),
+``forwarded_from``, ``link_preview``, ``buttons``, ``views``, ``edited``, ``media``.
+
+Known limits: Telegram's own Sponsored Messages never appear in the web preview; channels
+without a web preview (or private ones) yield nothing and are counted as
+``telegram/no_preview``; views are rounded ("15.3K").
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import scrapy
+from parsel import Selector
+from scrapy.http import Response
+
+from crawler.items import AdItem
+from crawler.spiders.base import SourceSpider, html_to_text
+
+# "#реклама" tags, a line that is just "Реклама"/"Жарнама"/"Sponsored", or an erid token
+_SPONSORED = re.compile(
+    r"#(?:реклама|жарнама|ad|ads|sponsored)\b|^\s*(?:реклама|жарнама|sponsored)\s*$|\berid\s*[:=]",
+    re.IGNORECASE | re.MULTILINE,
+)
+_BG_URL = re.compile(r"url\(['\"]?([^'\")]+)")
+_VIEWS = re.compile(r"^([\d.,]+)\s*([KMkm]?)$")
+
+
+def parse_views(text: str | None) -> int | None:
+    """"15.3K" → 15300, "1.2M" → 1200000, "640" → 640."""
+    if not text:
+        return None
+    match = _VIEWS.match(text.strip())
+    if not match:
+        return None
+    number = float(match.group(1).replace(",", "."))
+    return int(round(number * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]))
+
+
+def _href(value: str | None) -> str | None:
+    """A link target, un-escaped once more (t.me double-escapes ``&`` inside text links)."""
+    if not value:
+        return None
+    value = value.strip()
+    while "&amp;" in value:
+        value = html.unescape(value)
+    return value
+
+
+class TelegramSpider(SourceSpider):
+    name = "telegram"
+    default_base_url = "https://t.me"
+
+    async def start(self) -> AsyncIterator[Any]:
+        channels: list[str] = self.source.param("channels", [])
+        for channel in channels:
+            yield self._page_request(channel, page=1)
+            for term in self.source.param("search") or []:
+                yield self._page_request(channel, page=1, search=term)
+
+    def _page_request(
+        self, channel: str, *, page: int, before: str | None = None, search: str | None = None
+    ) -> scrapy.Request:
+        url = f"{self.base_url}/s/{channel}"
+        query = []
+        if search:
+            query.append(f"q={quote(search)}")
+        if before:
+            query.append(f"before={before}")
+        if query:
+            url += "?" + "&".join(query)
+        return scrapy.Request(
+            url,
+            callback=self.parse_page,
+            cb_kwargs={"channel": channel, "page": page, "search": search},
+        )
+
+    def parse_page(
+        self, response: Response, channel: str, page: int, search: str | None
+    ) -> Any:
+        response = self.decoded(response)
+        stats = self.crawler.stats
+        stats.inc_value("telegram/pages")
+        if not response.css(".tgme_channel_history, .tgme_widget_message"):
+            if response.css(".tme_no_messages_found"):
+                return
+            stats.inc_value("telegram/no_preview")
+            self.logger.warning(
+                "%s: no web preview for channel %r (private, renamed, or preview disabled)",
+                response.url, channel,
+            )
+            return
+        channel_title = " ".join(
+            response.css(".tgme_channel_info_header_title ::text").getall()
+        ).strip() or None
+        items = []
+        for message in response.css(".tgme_widget_message[data-post]"):
+            item = self.post(response, message, channel, channel_title)
+            if item is not None:
+                items.append(item)
+        stats.inc_value("telegram/posts", len(items))
+        yield from items
+
+        more = response.css("a.tme_messages_more[data-before]::attr(data-before)").get()
+        if not more or not more.isdigit():
+            return  # the start of the channel (or of the search results)
+        if page >= self.source.param("max_pages", 5):
+            stats.inc_value("telegram/stopped_max_pages")
+            return
+        ids = [i.external_id for i in items if i.external_id]
+        if search is None and self.already_stored(ids):
+            stats.inc_value("telegram/stopped_known_post")
+            return
+        yield self._page_request(channel, page=page + 1, before=more, search=search)
+
+    def post(
+        self, response: Response, message: Selector, channel: str, channel_title: str | None
+    ) -> AdItem | None:
+        post_id = message.attrib.get("data-post", "").strip()
+        if "/" not in post_id:
+            return None
+        bubble = message.css(".tgme_widget_message_bubble") or message
+        text_node = bubble.xpath("./div[contains(@class, 'tgme_widget_message_text')]") or \
+            bubble.css(".js-message_text")
+        body_html = text_node[0].get() if text_node else ""
+        text = html_to_text(body_html)
+        links: list[str] = []
+        for href in (text_node[0].css("a::attr(href)").getall() if text_node else []):
+            url = _href(href)
+            if url and url.startswith(("http://", "https://")):
+                links.append(url)
+
+        extra: dict[str, Any] = {"channel": channel, "channel_title": channel_title}
+        forwarded = bubble.css(".tgme_widget_message_forwarded_from")
+        advertiser = channel_title
+        if forwarded:
+            name = " ".join(forwarded.css(".tgme_widget_message_forwarded_from_name ::text")
+                            .getall()).strip() or " ".join(forwarded.css("::text").getall())
+            name = re.sub(r"^\s*Forwarded from\s*", "", name).strip()
+            extra["forwarded_from"] = {
+                "name": name,
+                "url": _href(forwarded.css(
+                    ".tgme_widget_message_forwarded_from_name::attr(href)").get()),
+            }
+            advertiser = name or advertiser
+        author = bubble.css(".tgme_widget_message_from_author ::text").get()
+        if author:
+            extra["author"] = author.strip()
+
+        parts = [text] if text else []
+        preview = bubble.css("a.tgme_widget_message_link_preview")
+        if preview:
+            info = {
+                "url": _href(preview.attrib.get("href")),
+                "site_name": _joined(preview.css(".link_preview_site_name ::text").getall()),
+                "title": _joined(preview.css(".link_preview_title ::text").getall()),
+                "description": _joined(preview.css(".link_preview_description ::text").getall()),
+            }
+            image = preview.css(".link_preview_image, .link_preview_right_image").attrib.get("style")
+            if image and (m := _BG_URL.search(image)):
+                info["image"] = m.group(1)
+            extra["link_preview"] = info
+            seen = " — ".join(v for v in (info["site_name"], info["title"], info["description"]) if v)
+            if seen:
+                parts.append(seen)
+            if info["url"]:
+                links.append(info["url"])
+        buttons = []
+        for button in bubble.css(".tgme_widget_message_inline_button"):
+            label = _joined(button.css(".tgme_widget_message_inline_button_text ::text").getall())
+            url = _href(button.attrib.get("href"))
+            buttons.append({"text": label, "url": url})
+            if label:
+                parts.append(f"[{label}]")
+            if url and url.startswith(("http://", "https://")):
+                links.append(url)
+        if buttons:
+            extra["buttons"] = buttons
+
+        media = []
+        if bubble.css(".tgme_widget_message_photo_wrap"):
+            media.append("photo")
+        if bubble.css(".tgme_widget_message_video_player, video"):
+            media.append("video")
+        if bubble.css(".tgme_widget_message_document"):
+            media.append("document")
+        if bubble.css(".tgme_widget_message_poll"):
+            media.append("poll")
+        if media:
+            extra["media"] = media
+        if not parts and not media:
+            return None  # a service message or an unsupported post with nothing to keep
+
+        meta = bubble.css(".tgme_widget_message_meta")
+        extra["edited"] = bool(meta and "edited" in " ".join(meta.css("::text").getall()).lower())
+        extra["views"] = parse_views(bubble.css(".tgme_widget_message_views::text").get())
+        extra["sponsored"] = bool(_SPONSORED.search(text)) or bool(
+            bubble.css(".tgme_widget_message_sponsored, .tgme_widget_message_ad_label")
+        )
+        date_link = bubble.css("a.tgme_widget_message_date")
+        permalink = _href(date_link.attrib.get("href")) if date_link else None
+        published = _parse_time(date_link.css("time::attr(datetime)").get() if date_link else None)
+
+        own_host = urlsplit(response.url).hostname
+        links = [u for u in dict.fromkeys(links)]
+        landing = next(
+            (u for u in links if urlsplit(u).hostname not in (own_host, "t.me", "telegram.me")),
+            None,
+        )
+        return self.item(
+            response,
+            external_id=post_id,
+            text="\n\n".join(parts),
+            url=response.urljoin(permalink) if permalink else f"https://t.me/{post_id}",
+            landing_url=landing,
+            advertiser=advertiser,
+            published_at=published,
+            links=links,
+            extra=extra,
+        )
+
+
+def _joined(parts: list[str]) -> str | None:
+    text = " ".join(p.strip() for p in parts if p.strip())
+    return text or None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
