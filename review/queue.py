@@ -1,0 +1,238 @@
+"""The review queue: what the analyst asked for (query parameters, checked), and the page of ads
+with the counts per filter value. Built on :func:`storage.queries.filtered`, so that the queue,
+its exports and ``scamradar export`` select the same ads; every value is a bound parameter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, false, func, literal, select
+from sqlalchemy.orm import Session
+
+from review.i18n import timezone
+from storage.allowlist import allowlisted_clause
+from storage.models import FLAGGED_LABELS, REVIEW_STATUSES, Ad, AllowlistEntry, HitBrand, HitRule
+from storage.queries import ORDERS, AdFilter, filtered
+
+PER_PAGE_CHOICES = (25, 50, 100, 200)
+ALLOWLIST_MODES = ("hide", "show", "only")
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class QueueParams:
+    label: str | None = None
+    brand: str | None = None
+    rule: str | None = None
+    source: str | None = None
+    status: str | None = None
+    since: date | None = None
+    until: date | None = None
+    q: str | None = None
+    order: str = "date"
+    page: int = 1
+    per_page: int = 50
+    allowlisted: str = "hide"
+    problems: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str]) -> QueueParams:
+        """Read the queue's query parameters; a bad value is dropped and reported, never fatal."""
+        problems: list[str] = []
+
+        def text(name: str, limit: int = 100) -> str | None:
+            value = (params.get(name) or "").strip()
+            return value[:limit] or None
+
+        def choice(name: str, choices: Sequence[str], default: str | None = None) -> str | None:
+            value = text(name)
+            if value is None:
+                return default
+            if value not in choices:
+                problems.append(name)
+                return default
+            return value
+
+        def day(name: str) -> date | None:
+            value = text(name, 20)
+            if value is None:
+                return None
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                problems.append(name)
+                return None
+
+        def number(name: str, default: int) -> int:
+            value = text(name, 12)
+            if value is None:
+                return default
+            try:
+                return max(1, int(value))
+            except ValueError:
+                problems.append(name)
+                return default
+
+        per_page = number("per_page", 50)
+        if per_page not in PER_PAGE_CHOICES:
+            per_page = 50
+        brand = text("brand", 64)
+        return cls(
+            label=choice("label", FLAGGED_LABELS),
+            brand=brand.lower() if brand else None,
+            rule=text("rule"),
+            source=text("source"),
+            status=choice("status", REVIEW_STATUSES),
+            since=day("since"),
+            until=day("until"),
+            q=text("q", MAX_TEXT),
+            order=choice("order", ORDERS, "date") or "date",
+            page=min(number("page", 1), 100_000),
+            per_page=per_page,
+            allowlisted=choice("allowlisted", ALLOWLIST_MODES, "hide") or "hide",
+            problems=tuple(problems),
+        )
+
+    def ad_filter(self) -> AdFilter:
+        """The same filter ``scamradar export`` takes; days are Almaty calendar days."""
+        tz = timezone()
+        since = (
+            datetime.combine(self.since, time(), tzinfo=tz).astimezone(UTC) if self.since else None
+        )
+        until = (
+            datetime.combine(self.until + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
+            if self.until
+            else None
+        )
+        return AdFilter(
+            flagged_only=True,
+            labels=(self.label,) if self.label else (),
+            brand=self.brand,
+            rule=self.rule,
+            source=self.source,
+            statuses=(self.status,) if self.status else (),
+            since=since,
+            until=until,
+            text=self.q,
+        )
+
+    def is_filtered(self) -> bool:
+        return any(
+            (self.label, self.brand, self.rule, self.source, self.status, self.since, self.until,
+             self.q)
+        ) or self.allowlisted != "hide"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    ad: Ad
+    allowlisted: bool
+    brands: list[str]
+    rules: list[str]
+
+
+@dataclass(frozen=True)
+class QueueResult:
+    rows: list[QueueRow]
+    total: int
+    page: int
+    per_page: int
+    by_status: dict[str, int]
+    by_label: dict[str, int]
+    allowlisted_hidden: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _with_allowlist(stmt: Select[Any], mode: str, clause: ColumnElement[bool] | None) -> Select[Any]:
+    if clause is None:
+        return stmt if mode != "only" else stmt.where(false())
+    if mode == "hide":
+        return stmt.where(~clause)
+    if mode == "only":
+        return stmt.where(clause)
+    return stmt
+
+
+def _count(session: Session, f: AdFilter, mode: str, clause: ColumnElement[bool] | None) -> int:
+    stmt = _with_allowlist(filtered(select(func.count()).select_from(Ad), f), mode, clause)
+    return session.scalar(stmt) or 0
+
+
+def _facet(
+    session: Session, column: Any, f: AdFilter, mode: str, clause: ColumnElement[bool] | None
+) -> dict[str, int]:
+    stmt = _with_allowlist(
+        filtered(select(column, func.count()).select_from(Ad), f), mode, clause
+    ).group_by(column)
+    return {key: n for key, n in session.execute(stmt) if key is not None}
+
+
+def run_queue(session: Session, p: QueueParams) -> QueueResult:
+    f = p.ad_filter()
+    has_allowlist = session.scalar(select(AllowlistEntry.id).limit(1)) is not None
+    clause = allowlisted_clause() if has_allowlist else None
+    total = _count(session, f, p.allowlisted, clause)
+    keys = (
+        (Ad.last_seen.desc(), Ad.id.desc())
+        if p.order == "date"
+        else (Ad.score.desc(), Ad.last_seen.desc(), Ad.id.desc())
+    )
+    flag = clause if clause is not None else literal(False)
+    stmt = (
+        _with_allowlist(filtered(select(Ad, flag), f), p.allowlisted, clause)
+        .order_by(*keys)
+        .limit(p.per_page)
+        .offset((p.page - 1) * p.per_page)
+    )
+    found = [(ad, bool(allowed)) for ad, allowed in session.execute(stmt)]
+    hit_ids = [ad.hit_id for ad, _ in found if ad.hit_id is not None]
+    brands = _grouped(session, HitBrand.hit_id, HitBrand.brand, hit_ids)
+    rules = _grouped(session, HitRule.hit_id, HitRule.rule_id, hit_ids)
+    rows = [
+        QueueRow(ad, allowed, brands.get(ad.hit_id or 0, []), rules.get(ad.hit_id or 0, []))
+        for ad, allowed in found
+    ]
+    hidden = 0
+    if clause is not None and p.allowlisted == "hide":
+        hidden = _count(session, f, "only", clause)
+    return QueueResult(
+        rows=rows,
+        total=total,
+        page=p.page,
+        per_page=p.per_page,
+        by_status=_facet(session, Ad.status, replace(f, statuses=()), p.allowlisted, clause),
+        by_label=_facet(session, Ad.label, replace(f, labels=()), p.allowlisted, clause),
+        allowlisted_hidden=hidden,
+    )
+
+
+def _grouped(session: Session, key: Any, value: Any, ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    if ids:
+        for k, v in session.execute(select(key, value).where(key.in_(ids)).order_by(key, value)):
+            out.setdefault(k, []).append(v)
+    return out
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    brands: list[str]
+    rules: list[str]
+    sources: list[str]
+
+
+def filter_choices(session: Session) -> FilterChoices:
+    """The values the queue's drop-downs offer (distinct values, read from indexes)."""
+    from storage.models import Source
+
+    return FilterChoices(
+        brands=list(session.scalars(select(HitBrand.brand).distinct().order_by(HitBrand.brand))),
+        rules=list(session.scalars(select(HitRule.rule_id).distinct().order_by(HitRule.rule_id))),
+        sources=list(session.scalars(select(Source.name).order_by(Source.name))),
+    )
