@@ -20,7 +20,7 @@ from crawler.errors import UserError
 
 
 def build_app() -> typer.Typer:
-    from crawler.cli import bench, crawl, db, export, rules, runs, schedule
+    from crawler.cli import bench, crawl, db, export, rules, runs, schedule, serve
 
     app = typer.Typer(
         name="scamradar",
@@ -29,7 +29,7 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    for module in (db, export, runs, schedule, crawl, bench, rules):
+    for module in (db, export, runs, schedule, crawl, bench, rules, serve):
         module.register(app)
     return app
 
