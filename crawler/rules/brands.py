@@ -73,6 +73,7 @@ class NameHit:
     start: int  # in the original field text
     end: int
     text: str
+    glued_word: tuple[int, int] | None = None  # skeleton span of the whole word a stem was glued into
 
 
 def _norm_words(name: str) -> str:
@@ -181,7 +182,7 @@ class NameMatcher:
                     ]
                 if found:
                     for bkey, kind in found:
-                        self._emit(hits, norm, bkey, kind, s, end)
+                        self._emit(hits, norm, bkey, kind, s, end, exact=True)
                     covered.update(range(i, i + n))
                     break
         if self._stem_re is not None:
@@ -193,7 +194,7 @@ class NameMatcher:
                     te += 1
                 word = text[ts:te]
                 bkey = self._stems[m.group()]
-                if word == m.group() or any(word.startswith(nb) for nb in self._not_brand[bkey]):
+                if word == m.group() or self._is_not_brand(bkey, word):
                     continue
                 kind = "glued"
                 if word.startswith(m.group()) and len(word) - len(m.group()) <= 3 or any(
@@ -202,7 +203,7 @@ class NameMatcher:
                     kind = "strong"  # an inflected name (Казатомпрома, Kaspi-дің), not a glued one
                 if any(h.key == bkey and h.start <= norm.span(ts, te)[0] < h.end for h in hits):
                     continue
-                self._emit(hits, norm, bkey, kind, ts, te)
+                self._emit(hits, norm, bkey, kind, ts, te, glued_word=(ts, te))
         st = self.settings
         for i, (tok, s, e) in enumerate(tokens):
             if i in covered or not (st.fuzzy_min_len <= len(tok) <= st.fuzzy_max_len):
@@ -225,15 +226,30 @@ class NameMatcher:
         return key in self._people
 
     # -- internals ----------------------------------------------------------------------------
-    def _emit(self, hits: list[NameHit], norm: Normalized, key: str, kind: str, s: int, e: int) -> None:
+    def _emit(
+        self,
+        hits: list[NameHit],
+        norm: Normalized,
+        key: str,
+        kind: str,
+        s: int,
+        e: int,
+        *,
+        exact: bool = False,
+        glued_word: tuple[int, int] | None = None,
+    ) -> None:
         os_, oe = norm.span(s, e)
         original = norm.original[os_:oe]
         if key in self._common and original in self._common[key]:
             return
-        word = norm.text[s:e].replace(" ", "")
-        if key in self._not_brand and any(word.startswith(nb) for nb in self._not_brand[key]):
+        word = norm.text[s:e]
+        if not exact and self._is_not_brand(key, word):
             return
-        hits.append(NameHit(key, kind, os_, oe, original))
+        hits.append(NameHit(key, kind, os_, oe, original, glued_word))
+
+    def _is_not_brand(self, key: str, word: str) -> bool:
+        """``word`` is a listed ordinary word, or one of them with a short ending (Каспийского)."""
+        return any(word.startswith(nb) and len(word) - len(nb) <= 3 for nb in self._not_brand.get(key, ()))
 
     def _fuzzy(self, tok: str) -> tuple[str, str] | None:
         cache = self._cache

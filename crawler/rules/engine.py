@@ -84,6 +84,12 @@ class Engine:
                 continue
             for nh in self.names.find(norm):
                 add(self._name_signal(nh), _Hit(field, nh.start, nh.end, nh.key, mapped=True))
+                if nh.glued_word:
+                    # kaspismartinvest, halykdohod: the words glued to the brand count too.
+                    gs, ge = nh.glued_word
+                    for h in self.scanner.scan(text[gs:ge], infix=True):
+                        if h.end - h.start >= self.hashtag_min:
+                            add(h.signal, _Hit(field, gs + h.start, gs + h.end))
             amounts = builtin.amounts(text) if any(c.isdigit() for c in text) else []
             if amounts:
                 for a in amounts:

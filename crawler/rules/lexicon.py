@@ -123,8 +123,16 @@ class TermScanner:
     def scan(self, text: str, *, infix: bool = False) -> list[TermHit]:
         """Every term hit in ``text``; with ``infix`` also terms inside words (hashtags)."""
         hits: list[TermHit] = []
-        regex = self._infix_re if infix else self._re
-        pos, n_text = 0, len(text)
+        n_text = len(text)
+        if infix:
+            # Inside glued words every position may start a term: try them all (short texts).
+            for pos in range(n_text):
+                m = self._infix_re.match(text, pos)
+                if m is not None:
+                    self._emit(m, text, n_text, hits)
+            return hits
+        regex = self._re
+        pos = 0
         while True:
             m = regex.search(text, pos)
             if m is None:

@@ -52,7 +52,7 @@ _BASIC_LETTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") | s
 
 _LETTER = r"[^\W\d_]"
 _LEET_RE = re.compile(
-    rf"(?<={_LETTER})[013457@$|!](?={_LETTER})"  # K4spi, H@lyk, Ka$pi, П0лучатель
+    rf"(?<={_LETTER})[013457@$|!]{{1,3}}(?={_LETTER})"  # K4spi, H@lyk, Ka$pi, П0лучатель, K4$pi
     rf"|(?<={_LETTER}{{2}})\|(?!\w)"  # KASP|
     rf"|(?<![\w@])[|](?={_LETTER}{{2}})"  # |nvest
 )
@@ -216,14 +216,20 @@ def _nfkc_with_map(text: str) -> tuple[str, EditMap | None]:
 
 
 def _leet(m: re.Match[str]) -> str:
-    s, i = m.string, m.start()
+    """Read a run of leet symbols in the script of the letter before it (K4$pi, П0лучатель)."""
+    s, i, j = m.string, m.start(), m.end()
     prev = s[i - 1] if i else ""
-    if prev and 0x0400 <= ord(prev) <= 0x052F:
-        return LEET_CYRILLIC[m.group()]
-    if m.group() == "|":
-        nxt = s[m.end()] if m.end() < len(s) else ""
-        return "l" if prev.isalpha() and nxt.isalpha() else "i"  # Ha|yk, KASP|, |nvest
-    return LEET[m.group()]
+    nxt = s[j] if j < len(s) else ""
+    cyrillic = bool(prev) and 0x0400 <= ord(prev) <= 0x052F
+    out = []
+    for ch in m.group():
+        if cyrillic:
+            out.append(LEET_CYRILLIC[ch])
+        elif ch == "|":
+            out.append("l" if prev.isalpha() and nxt.isalpha() else "i")  # Ha|yk, KASP|, |nvest
+        else:
+            out.append(LEET[ch])
+    return "".join(out)
 
 
 def _fold_mixed(word: str) -> str:
