@@ -57,6 +57,7 @@ def judge(stats: Mapping[str, Any], reason: str, share: float) -> tuple[str, int
     http_errors = int(stats.get("httperror/response_ignored_count", 0))
     errors = int(stats.get("log_count/ERROR", 0)) + http_errors
     responses = int(stats.get("response_received_count", 0))
+    responses -= int(stats.get("robotstxt/response_count", 0))
     items = int(stats.get("storage/items", stats.get("item_scraped_count", 0)))
     good = max(responses - http_errors, 0)
     if reason == "shutdown":
@@ -65,12 +66,12 @@ def judge(stats: Mapping[str, Any], reason: str, share: float) -> tuple[str, int
         return "timeout", errors, "the crawl reached its timeout"
     if stats.get("storage/items_lost"):
         return "failed", errors, f"{stats['storage/items_lost']} items could not be stored"
-    if errors and errors > share * (errors + good):
-        return "failed", errors, f"{errors} errors against {good} good responses"
     if items == 0:
         if errors:
             return "failed", errors, f"no item, {errors} errors"
         return "empty", errors, f"no item from {good} responses"
+    if errors and errors > share * (errors + good):
+        return "failed", errors, f"{errors} errors against {good} good responses"
     if reason != "finished":
         return "failed", errors, f"closed: {reason}"
     return "finished", errors, None
