@@ -130,7 +130,11 @@ class LandingSpider(SourceSpider):
         super().update_settings(settings)
         for key, value in LANDING_SETTINGS.items():
             settings.set(key, value, priority="spider")
-        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", NetGuardMiddleware, 950)
+        # At spider priority, so that a runner merging its own project settings into the crawler
+        # (CrawlerProcess.crawl(crawler)) cannot drop the guard.
+        middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+        middlewares[NetGuardMiddleware] = 950
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
 
     # -- targets -------------------------------------------------------------------------------
     def _sessions(self) -> Any:

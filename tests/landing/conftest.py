@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-
 from httpserver import FixtureServer
 from landing.support import CrawlResult
+from sqlalchemy import select
+
 from storage.db import make_engine, session_factory
 from storage.landing import queue_landing_targets
 from storage.migrate import upgrade
@@ -58,7 +58,11 @@ def run_landing(
                 queue_landing_targets(session, queued, origin="ad")
         finally:
             engine.dispose()
-        source: dict[str, Any] = {"name": "landing_test", "spider": "landing", "schedule": "every 1h"}
+        source: dict[str, Any] = {
+            "name": "landing_test",
+            "spider": "landing",
+            "schedule": "every 1h",
+        }
         if urls:
             source["urls"] = list(urls)
         if base_url:
@@ -73,8 +77,7 @@ def run_landing(
         spec_path = tmp_path / "spec.json"
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         env = {
-            k: v for k, v in os.environ.items()
-            if not k.startswith(("SCAMRADAR_", "DATABASE_URL"))
+            k: v for k, v in os.environ.items() if not k.startswith(("SCAMRADAR_", "DATABASE_URL"))
         }
         env.update(
             DATABASE_URL=landing_db,
@@ -85,12 +88,17 @@ def run_landing(
             env["SCAMRADAR_ALLOW_PRIVATE_TARGETS"] = "1"
         proc = subprocess.run(
             [sys.executable, str(RUNNER), str(spec_path)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=CRAWL_TIMEOUT,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CRAWL_TIMEOUT,
         )
         items_path, stats_path = tmp_path / "items.jsonl", tmp_path / "stats.json"
         items = (
             [json.loads(line) for line in items_path.read_text(encoding="utf-8").splitlines()]
-            if items_path.exists() else []
+            if items_path.exists()
+            else []
         )
         stats = json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.exists() else {}
         engine = make_engine(landing_db)
@@ -101,8 +109,9 @@ def run_landing(
                 }
         finally:
             engine.dispose()
-        result = CrawlResult(items, stats, targets, proc.stderr, proc.returncode,
-                             list(http_server.requests))
+        result = CrawlResult(
+            items, stats, targets, proc.stderr, proc.returncode, list(http_server.requests)
+        )
         assert proc.returncode == 0, proc.stderr[-4000:]
         return result
 

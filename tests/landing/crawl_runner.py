@@ -44,7 +44,12 @@ class FixedHostsResolver:
         self.reactor.installNameResolver(self)
 
     def resolveHostName(  # noqa: N802 - Twisted interface
-        self, receiver: Any, hostName: str, portNumber: int = 0, *args: Any, **kw: Any  # noqa: N803
+        self,
+        receiver: Any,
+        hostName: str,
+        portNumber: int = 0,
+        *args: Any,
+        **kw: Any,  # noqa: N803
     ) -> Any:
         address = self.hosts.get(hostName)
         if address is None:
@@ -66,12 +71,24 @@ class DumpPipeline:
 
     def process_item(self, item: Any) -> Any:
         data = {
-            "source": item.source, "spider": item.spider, "title": item.title, "text": item.text,
-            "external_id": item.external_id, "url": item.url, "landing_url": item.landing_url,
-            "language": item.language, "links": item.links, "extra": item.extra,
+            "source": item.source,
+            "spider": item.spider,
+            "title": item.title,
+            "text": item.text,
+            "external_id": item.external_id,
+            "url": item.url,
+            "landing_url": item.landing_url,
+            "language": item.language,
+            "links": item.links,
+            "extra": item.extra,
             "captures": [
-                {"url": c.url, "status": c.status, "kind": c.kind, "size": len(c.body),
-                 "user_agent_seen": None}
+                {
+                    "url": c.url,
+                    "status": c.status,
+                    "kind": c.kind,
+                    "size": len(c.body),
+                    "user_agent_seen": None,
+                }
                 for c in item.captures
             ],
         }
@@ -105,8 +122,10 @@ def main(spec_path: str) -> None:
     crawler = process.create_crawler(LandingSpider)
     process.crawl(crawler, source=source_from_dict(SPEC["source"]))
     process.start()
-    stats = {k: (v.isoformat() if isinstance(v, datetime) else v)
-             for k, v in crawler.stats.get_stats().items()}
+    stats = {
+        k: (v.isoformat() if isinstance(v, datetime) else v)
+        for k, v in crawler.stats.get_stats().items()
+    }
     Path(SPEC["stats_path"]).write_text(json.dumps(stats, default=str), encoding="utf-8")
 
 
