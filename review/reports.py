@@ -1,6 +1,7 @@
 """Aggregates for the forecasting centre and the banks: the per-brand report, hits per day, and
 source health. "Hits" are the ads' current hits (one per flagged ad), dated by when the ad was
-first flagged; days are Almaty calendar days."""
+first flagged; "new" ads in a brand report are those first seen in the period; days are Almaty
+calendar days."""
 
 from __future__ import annotations
 
@@ -101,15 +102,14 @@ def brand_report(session: Session, brand: str, catalog: RuleCatalog, now: dateti
     ]
 
     def new_between(start: datetime, end: datetime) -> int:
-        stmt = _brand_ads(select(func.count()).select_from(Ad), brand).join(Hit, Hit.id == Ad.hit_id)
-        return session.scalar(stmt.where(Hit.created_at >= start, Hit.created_at < end)) or 0
+        stmt = _brand_ads(select(func.count()).select_from(Ad), brand)
+        return session.scalar(stmt.where(Ad.first_seen >= start, Ad.first_seen < end)) or 0
 
     newest = list(
         session.scalars(
             _brand_ads(select(Ad), brand)
-            .join(Hit, Hit.id == Ad.hit_id)
-            .where(Hit.created_at >= week_ago)
-            .order_by(Hit.created_at.desc(), Ad.id.desc())
+            .where(Ad.first_seen >= week_ago)
+            .order_by(Ad.first_seen.desc(), Ad.id.desc())
             .limit(25)
         )
     )
