@@ -161,11 +161,19 @@ class LandingSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         stats = self.crawler.stats
+        seen: set[str] = set()
         for url in self.config_urls:
+            if url in seen:
+                continue
+            seen.add(url)
             stats.inc_value("landing/targets")
             stats.inc_value("landing/targets/config")
             yield self.mobile_request(url, target=None, untrusted=False, origin="config")
         for url, origin in self.queued_targets():
+            if url.strip() in seen:  # listed in the config too: fetched once, as trusted
+                self.mark(url, "fetched", "also listed in the source's urls")
+                continue
+            seen.add(url.strip())
             stats.inc_value("landing/targets")
             stats.inc_value("landing/targets/queue")
             yield self.mobile_request(url, target=url, untrusted=True, origin=origin)
@@ -182,7 +190,16 @@ class LandingSpider(SourceSpider):
             headers={**MOBILE_HEADERS, "User-Agent": agent},
             callback=self.parse_mobile,
             errback=self.mobile_failed,
-            meta={UNTRUSTED_META: untrusted, "landing_target": target, "landing_origin": origin},
+            # dont_filter: every target must end in its callback or errback (a request dropped
+            # as a duplicate, e.g. two targets redirecting to one page, would leave it pending);
+            # redirect loops are bounded by REDIRECT_MAX_TIMES.
+            dont_filter=True,
+            meta={
+                UNTRUSTED_META: untrusted,
+                "landing_target": target,
+                "landing_origin": origin,
+                "referrer_policy": "no-referrer",
+            },
         )
 
     def bot_request(self, mobile: Response, state: dict[str, Any]) -> Request:
@@ -198,6 +215,8 @@ class LandingSpider(SourceSpider):
                 "landing_target": mobile.meta.get("landing_target"),
                 "landing_state": state,
                 "handle_httpstatus_list": BOT_STATUSES,
+                # no Referer: it would hand the cloaker the mobile URL and its click ids
+                "referrer_policy": "no-referrer",
             },
         )
 

@@ -39,6 +39,7 @@ def test_a_cloaked_prelander_is_fetched_twice_and_flagged(run_landing, http_serv
     assert mobile.query == {"sub1": "fb_17", "fbclid": "IwAR0demo", "offer": "7"}
     assert "Mobile" not in bot.headers["User-Agent"] and "scamradar" in bot.headers["User-Agent"]
     assert bot.query == {"offer": "7"}
+    assert "Referer" not in bot.headers  # the mobile URL and its click ids are not handed over
 
 
 def test_a_page_that_shows_everyone_the_same_is_not_cloaked(run_landing, http_server) -> None:
@@ -232,3 +233,16 @@ def test_a_queued_target_is_marked_fetched(run_landing, http_server) -> None:
 
     assert result.targets[target][0] == "fetched"
     assert result.items[0]["extra"]["origin"] == "ad"
+
+
+def test_two_targets_redirecting_to_one_page_both_end_fetched(run_landing, http_server) -> None:
+    port = urlsplit(http_server.base_url).port
+    for path in ("/a", "/b"):
+        http_server.route(path, status=302, headers={"Location": "/same/"}, content_type=HTML)
+    http_server.route("/same/", body=page("recovery"), content_type=HTML)
+    queued = [f"http://127.0.0.1:{port}/a", f"http://127.0.0.1:{port}/b"]
+
+    result = run_landing(queued=queued, allow_private=True)
+
+    assert {result.targets[u][0] for u in queued} == {"fetched"}
+    assert {i["external_id"] for i in result.items} == {http_server.url("/same/")}
