@@ -61,3 +61,30 @@ def bench_rules(
         f"ratio engine/baseline: {r.ratio:.1f}x in-process, {r.process_ratio:.1f}x for the whole "
         f"classify process (target >= 2.5x); target 20,000 ads/s for the process"
     )
+
+
+@bench_app.command("console")
+def bench_console(
+    ads: int = typer.Option(200_000, "--ads", min=1, help="Distinct ads to seed."),
+    hits: int = typer.Option(50_000, "--hits", min=0, help="How many of them are flagged."),
+    runs: int = typer.Option(20, "--runs", min=1, help="Requests per page."),
+    database_url: str = typer.Option(
+        None, help="PostgreSQL server to measure (a temporary schema is used); default SQLite."
+    ),
+) -> None:
+    """Median latency of the review queue's pages on a seeded database (needs the test extra)."""
+    import time
+
+    from review.benchmark import measure, seed_console
+    from storage.benchmark import scratch_database
+
+    with scratch_database(database_url) as scratch:
+        backend = "postgresql" if scratch.startswith("postgres") else "sqlite"
+        t0 = time.perf_counter()
+        seed_console(scratch, ads=ads, hits=hits, progress=lambda m: typer.echo(f"  seeding: {m}", err=True))
+        typer.echo(f"{backend}: seeded {ads} ads, {hits} hits in {time.perf_counter() - t0:.0f} s")
+        for f in measure(scratch, runs=runs):
+            typer.echo(
+                f"{backend}: {f.name:34} median {f.median_ms:7.1f} ms  p90 {f.p90_ms:7.1f} ms  "
+                f"({f.rows} rows)  {f.path}"
+            )
