@@ -20,6 +20,7 @@ from rapidfuzz import fuzz, process
 from crawler.rules.normalize import Normalized, normalize_term
 
 _SPLIT_RE = re.compile(r"[^a-z0-9]+")
+_WORD_FIND_RE = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -144,26 +145,28 @@ class NameMatcher:
                 g = _norm_words(n).replace(" ", "")
                 if len(g) >= 4:
                     self._glued_names.setdefault(b.key, []).append(g)
-        self._stem_re = (
-            re.compile("|".join(sorted(map(re.escape, stems), key=len, reverse=True)))
-            if stems
-            else None
-        )
+        from crawler.rules.lexicon import _trie_regex
+
+        self._stem_re = re.compile(_trie_regex(stems)) if stems else None
         self._cache: dict[str, tuple[str, str] | None] = {}
         self._cache_size = cache_size
 
     # -- public -------------------------------------------------------------------------------
     def find(self, norm: Normalized) -> list[NameHit]:
         text = norm.text
-        tokens = norm.tokens()
+        words = _WORD_FIND_RE.findall(text)
         hits: list[NameHit] = []
         covered: set[int] = set()
         first = self._first
         exact = self._exact
-        n_tok = len(tokens)
-        for i, (tok, s, e) in enumerate(tokens):
+        n_tok = len(words)
+        tokens: list[tuple[str, int, int]] = []
+        for i, tok in enumerate(words):
             if tok not in first:
                 continue
+            if not tokens:
+                tokens = norm.tokens()
+            s, e = tokens[i][1], tokens[i][2]
             for n in range(min(self._max_words, n_tok - i), 0, -1):
                 if n == 1:
                     key = tok
@@ -205,15 +208,16 @@ class NameMatcher:
                     continue
                 self._emit(hits, norm, bkey, kind, ts, te, glued_word=(ts, te))
         st = self.settings
-        for i, (tok, s, e) in enumerate(tokens):
-            if i in covered or not (st.fuzzy_min_len <= len(tok) <= st.fuzzy_max_len):
+        lo, hi = st.fuzzy_min_len, st.fuzzy_max_len
+        cache = self._cache
+        for i, tok in enumerate(words):
+            if not (lo <= len(tok) <= hi) or i in covered:
                 continue
-            if tok.isdigit():
-                continue
-            res = self._fuzzy(tok)
+            res = cache[tok] if tok in cache else self._fuzzy(tok)
             if res is not None:
-                bkey, kind = res
-                self._emit(hits, norm, bkey, "fuzzy", s, e)
+                if not tokens:
+                    tokens = norm.tokens()
+                self._emit(hits, norm, res[0], "fuzzy", tokens[i][1], tokens[i][2])
         for reading, s, e in norm.lookalike_latin:
             found = exact.get(reading)
             if found:
@@ -255,6 +259,9 @@ class NameMatcher:
         cache = self._cache
         if tok in cache:
             return cache[tok]
+        if tok.isdigit():
+            cache[tok] = None
+            return None
         res = process.extractOne(
             tok,
             self._fuzzy_keys,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from crawler.rules import signals as builtin
 from crawler.rules.brands import NameHit, NameMatcher
@@ -17,17 +17,17 @@ from crawler.rules.normalize import Normalized, normalize
 
 FIELDS = ("title", "text", "advertiser", "url")
 _MAX_FIELD = 200_000  # characters of one field that are analysed (1 MB ads are cut, not refused)
+_DIGIT_RE = re.compile(r"\d")
 _HASHTAG_RE = re.compile(r"#([a-z0-9_]{4,})")
 _BRAND_SIGNALS = ("brand", "brand_weak", "brand_glued", "lookalike_domain", "official_domain")
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(NamedTuple):
     field: str
-    start: int  # in the normalised text of the field (or the original, when norm is None)
+    start: int  # in the normalised text of the field (or in the original text when ``mapped``)
     end: int
     brand: str | None = None
-    mapped: bool = False  # start/end are already original-text positions
+    mapped: bool = False
 
 
 class Engine:
@@ -40,7 +40,7 @@ class Engine:
         self.names = NameMatcher(ruleset.brands, ruleset.people, ruleset.matching)
         self.domains = DomainMatcher(ruleset.brands, ruleset.matching)
         self.scanner = TermScanner({s.name: s.terms for s in ruleset.signals})
-        self.patterns = [(s.name, p) for s in ruleset.signals for p in s.patterns]
+        self.patterns = [(s.name, p, gate) for s in ruleset.signals for p, gate in s.patterns]
         self.precedence = ruleset.decision.precedence
         self.scale = ruleset.decision.score_scale
         self.hashtag_min = ruleset.decision.hashtag_min_len
@@ -72,10 +72,6 @@ class Engine:
                     for h in self.scanner.scan(hm.group(1), infix=True):
                         if h.end - h.start >= self.hashtag_min:
                             add(h.signal, _Hit(field, base + h.start, base + h.end))
-            for name, pat in self.patterns:
-                m = pat.search(text)
-                if m:
-                    add(name, _Hit(field, m.start(), m.end()))
             if field == "url":
                 v = self.domains.check(value)
                 if v.kind:
@@ -90,7 +86,14 @@ class Engine:
                     for h in self.scanner.scan(text[gs:ge], infix=True):
                         if h.end - h.start >= self.hashtag_min:
                             add(h.signal, _Hit(field, gs + h.start, gs + h.end))
-            amounts = builtin.amounts(text) if any(c.isdigit() for c in text) else []
+            for name, pat, gate in self.patterns:
+                if gate and not any(g in text for g in gate):
+                    continue
+                m = pat.search(text)
+                if m:
+                    add(name, _Hit(field, m.start(), m.end()))
+            has_digit = _DIGIT_RE.search(text) is not None
+            amounts = builtin.amounts(text) if has_digit else []
             if amounts:
                 for a in amounts:
                     add("money", _Hit(field, a[1], a[2]))
@@ -100,7 +103,7 @@ class Engine:
             if "%" in text or "procent" in text or "paiyz" in text:
                 for pm in builtin.PCT_RE.finditer(text):
                     add("pct", _Hit(field, pm.start(), pm.end()))
-            m = builtin.PHONE_RE.search(text)
+            m = builtin.PHONE_RE.search(text) if has_digit else None
             if m:
                 add("phone", _Hit(field, m.start(), m.end()))
             m = builtin.HANDLE_RE.search(text)

@@ -60,7 +60,7 @@ class SignalDef:
     name: str
     description: str
     terms: tuple[TermSpec, ...]
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]  # (regex, gate strings)
 
 
 @dataclass(frozen=True)
@@ -242,12 +242,16 @@ def _load_signals(
         plist = s.get("patterns") or LList()
         for i, p in enumerate(plist):
             pline = line_of(plist, i)
+            gate: tuple[str, ...] = ()
+            if isinstance(p, dict):
+                gate = _strs(p.get("gate"), path, pline, "gate", c)
+                p = p.get("regex", "")
             missing = [r for r in pattern_refs(str(p)) if r not in refs]
             if missing:
                 c.add(path, pline, f"signal {name!r}: pattern refers to unknown {missing}")
                 continue
             try:
-                pats.append(re.compile(expand_pattern(str(p), refs)))
+                pats.append((re.compile(expand_pattern(str(p), refs)), gate))
             except re.error as exc:
                 c.add(path, pline, f"signal {name!r}: bad pattern: {exc}")
         if not specs and not pats:

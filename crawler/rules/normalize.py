@@ -59,7 +59,7 @@ _LEET_RE = re.compile(
 # A mixed-script word always has two neighbouring letters of different scripts.
 _MIXED_PAIR_RE = re.compile(r"[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z]")
 _MIXED_RE = re.compile(r"[^\W\d_]*(?:[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z])[^\W\d_]*")
-_SPACED_RE = re.compile(rf"(?<![\w.])(?:{_LETTER}[ ._\-]){{2,}}{_LETTER}(?![\w])")
+_SPACED_RE = re.compile(r"(?<![a-z0-9.])(?:[a-z][ ._\-]){2,}[a-z](?![a-z0-9])")
 _SPACED_SEP_RE = re.compile(r"[ ._\-]")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _NON1_RE_CACHE: dict[str, re.Pattern[str]] = {}
@@ -274,7 +274,42 @@ _LAT_LETTER_RE = re.compile(r"[a-zA-Z]")
 # Latin digraphs of informal transliteration folded like the Cyrillic letters they stand for.
 _DIGRAPH_RE = re.compile(r"shch|sch|kh|ts")
 _DIGRAPHS = {"shch": "sh", "sch": "sh", "kh": "h", "ts": "c"}
-_CYR_WORD_RE = re.compile(rf"(?<![^\W\d_])[{_LOOKALIKE_CAPS}][{_LOOKALIKE_CAPS}а-яё]{{1,7}}(?![^\W\d_])")
+_CYR_WORD_RE = re.compile(rf"(?<![^\W\d_])[{_LOOKALIKE_CAPS}]{{2,8}}(?![^\W\d_])")
+
+
+def _sub_with_map(regex: re.Pattern[str], repl, text: str) -> tuple[str, EditMap | None]:  # type: ignore[no-untyped-def]
+    """``regex.sub(repl, text)`` that also returns the map back (only length changes are edits)."""
+    parts: list[str] = []
+    edits: list[tuple[int, int, int]] = []
+    last = 0
+    for mm in regex.finditer(text):
+        rep = repl(mm)
+        parts.append(text[last : mm.start()])
+        parts.append(rep)
+        if len(rep) != mm.end() - mm.start():
+            edits.append((mm.start(), mm.end(), len(rep)))
+        last = mm.end()
+    parts.append(text[last:])
+    return "".join(parts), EditMap.from_edits(edits)
+
+
+def _skeleton_fix(m: re.Match[str]) -> str:
+    g = m.group()
+    if g in _DIGRAPHS:
+        return _DIGRAPHS[g]
+    s, i, j = m.string, m.start(), m.end()
+    prev = s[i - 1] if i else ""
+    nxt = s[j] if j < len(s) else ""
+    if "a" <= prev <= "z" and "a" <= nxt <= "z":
+        return "".join("l" if c == "|" else LEET[c] for c in g)  # K4$pi, H@lyk, Ha|yk, p0luchatel
+    if g == "|" and (("a" <= prev <= "z" and not nxt.isalnum()) or ("a" <= nxt <= "z" and not prev.isalnum())):
+        return "i"  # KASP|, |nvest
+    return g
+
+
+# One pass over the skeleton: leetspeak between letters, and translit digraphs (kh, ts, sch).
+_SKELETON_FIX_RE = re.compile(r"[013457@$|!]{1,3}|shch|sch|kh|ts")
+_ASCII_LETTERS_RE = re.compile(r"[a-zA-Z]")
 
 
 def normalize(text: str) -> Normalized:
@@ -283,64 +318,37 @@ def normalize(text: str) -> Normalized:
     src, m = _nfkc_with_map(text)
     if m:
         maps.append(m)
-    # Leetspeak and mixed-script folding replace one character by one: no map needed.
-    if _LEET_RE.search(src):
-        src = _LEET_RE.sub(_leet, src)
     lookalikes: list[tuple[str, int, int]] = []
-    if _MIXED_PAIR_RE.search(src):
-        src = _MIXED_RE.sub(lambda mm: _fold_mixed(mm.group()), src)
-    if _LAT_TWIN_WORD_RE.search(src):
-        cyr = len(_CYR_LETTER_RE.findall(src))
-        if cyr and cyr > 2 * len(_LAT_LETTER_RE.findall(src)):
+    if not src.isascii():
+        # Mixed-script words, Latin twins inside Cyrillic text and ВСС-like words: one character
+        # for one character, no map needed.
+        if _MIXED_PAIR_RE.search(src):
+            src = _MIXED_RE.sub(lambda mm: _fold_mixed(mm.group()), src)
+        # Mostly Cyrillic (2-byte letters in UTF-8): Latin words made only of twin letters are Cyrillic.
+        if len(src.encode("utf-8")) - len(src) > 0.6 * len(src) and _LAT_TWIN_WORD_RE.search(src):
             table_c = _confusables()["cyrillic"]
             src = _LAT_TWIN_WORD_RE.sub(
                 lambda mm: mm.group() if mm.group().isupper() else "".join(table_c.get(c, c) for c in mm.group()),
                 src,
             )
-    for mm in _CYR_WORD_RE.finditer(src):
-        w = mm.group()
-        if w[0].isupper():
-            reading = _latin_reading(w)
+        for mm in _CYR_WORD_RE.finditer(src):
+            reading = _latin_reading(mm.group())
             if reading:
                 lookalikes.append((reading, mm.start(), mm.end()))
-    # Spaced letters (K a s p i): join before transliteration.
-    if _SPACED_RE.search(src):
-        edits: list[tuple[int, int, int]] = []
-        parts: list[str] = []
-        last = 0
-        for mm in _SPACED_RE.finditer(src):
-            joined = _SPACED_SEP_RE.sub("", mm.group())
-            parts.append(src[last:mm.start()])
-            parts.append(joined)
-            edits.append((mm.start(), mm.end(), len(joined)))
-            last = mm.end()
-        parts.append(src[last:])
-        src = "".join(parts)
-        em = EditMap.from_edits(edits)
-        if em:
-            maps.append(em)
     table = skeleton_table()
     out = src.translate(table)
-    if len(out) != len(src) or _non1_re().search(src):
-        edits = [
-            (mm.start(), mm.end(), len(table[ord(mm.group())])) for mm in _non1_re().finditer(src)
-        ]
-        em = EditMap.from_edits(edits)
+    non1 = _non1_re()
+    if len(out) != len(src) or non1.search(src):
+        em = EditMap.from_edits([(mm.start(), mm.end(), len(table[ord(mm.group())])) for mm in non1.finditer(src)])
         if em:
             maps.append(em)
-    if _DIGRAPH_RE.search(out):
-        edits = []
-        parts = []
-        last = 0
-        for mm in _DIGRAPH_RE.finditer(out):
-            rep = _DIGRAPHS[mm.group()]
-            parts.append(out[last:mm.start()])
-            parts.append(rep)
-            edits.append((mm.start(), mm.end(), len(rep)))
-            last = mm.end()
-        parts.append(out[last:])
-        out = "".join(parts)
-        em = EditMap.from_edits(edits)
+    # Spaced letters (k a s p i, h.a.l.y.k) joined.
+    if _SPACED_RE.search(out):
+        out, em = _sub_with_map(_SPACED_RE, lambda mm: _SPACED_SEP_RE.sub("", mm.group()), out)
+        if em:
+            maps.append(em)
+    if _SKELETON_FIX_RE.search(out):
+        out, em = _sub_with_map(_SKELETON_FIX_RE, _skeleton_fix, out)
         if em:
             maps.append(em)
     return Normalized(original=text, text=out, maps=maps, lookalike_latin=tuple(lookalikes))
