@@ -162,6 +162,22 @@ def _channel_list(value: Any) -> list[str]:
     return out
 
 
+def _host_template(value: Any) -> str:
+    if not isinstance(value, str) or "{host}" not in value:
+        raise ValueError(f"{value!r}: expected a URL template with {{host}} in it")
+    _url(value.replace("{host}", "example.com"))
+    return value.strip()
+
+
+def _country_list(value: Any) -> list[str]:
+    out = []
+    for item in _str_list(value):
+        if not re.fullmatch(r"[A-Za-z]{2}", item):
+            raise ValueError(f"{item!r} is not a two-letter ISO country code")
+        out.append(item.upper())
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     check: Callable[[Any], Any]
@@ -183,10 +199,26 @@ KIND_PARAMS: dict[str, dict[str, Param]] = {
         "urls": Param(_url_list, help="landing URLs to fetch besides the queue"),
         "max_targets": Param(_positive_int, default=500, help="queued targets per run"),
     },
-    "ctlog": {"queries": Param(_str_list, help="crt.sh queries; default from the brand lexicon")},
-    "vk": {"queries": Param(_str_list), "communities": Param(_str_list)},
-    "youtube": {"queries": Param(_str_list, required=True)},
-    "meta_ads": {"queries": Param(_str_list, required=True), "countries": Param(_str_list)},
+    "ctlog": {
+        "queries": Param(_str_list, help="crt.sh queries; default from the brand lexicon"),
+        "landing_template": Param(
+            _host_template, help="URL queued per host, default https://{host}/"
+        ),
+    },
+    "vk": {
+        "queries": Param(_str_list, help="newsfeed.search terms"),
+        "communities": Param(_str_list, help="communities for wall.get (screen names or ids)"),
+        "max_pages": Param(_positive_int, default=5, help="newsfeed.search pages per query"),
+    },
+    "youtube": {
+        "queries": Param(_str_list, required=True, help="search.list terms"),
+        "max_pages": Param(_positive_int, default=2, help="search.list pages per query"),
+    },
+    "meta_ads": {
+        "queries": Param(_str_list, required=True, help="search_terms in ru/kk/Latin"),
+        "countries": Param(_country_list, help="ad_reached_countries, default LV LT EE DE PL CY"),
+        "max_pages": Param(_positive_int, default=20, help="ads_archive pages per query"),
+    },
 }
 
 
@@ -213,8 +245,11 @@ class SourceConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as YAML would write it (stored on the ``sources`` row)."""
-        out: dict[str, Any] = {"name": self.name, "spider": self.spider,
-                               "schedule": str(self.schedule)}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "spider": self.spider,
+            "schedule": str(self.schedule),
+        }
         if self.base_url:
             out["base_url"] = self.base_url
         out["timeout"] = f"{int(self.timeout.total_seconds())}s"
@@ -308,9 +343,7 @@ def _parse_source(node: yaml.Node, filename: str, index: int) -> SourceConfig:
         return ConfigError(f"{filename}:{at}: {label}: {reason}")
 
     if not isinstance(raw_name, str) or not _NAME.match(raw_name):
-        raise fail(
-            "'name' is required: letters, digits, '_', '.', '-' (at most 100)", "name"
-        )
+        raise fail("'name' is required: letters, digits, '_', '.', '-' (at most 100)", "name")
     kind = data.get("spider")
     if kind not in KIND_PARAMS:
         raise fail(
@@ -328,8 +361,9 @@ def _parse_source(node: yaml.Node, filename: str, index: int) -> SourceConfig:
     unknown = [k for k in data if k not in COMMON_KEYS and k not in schema]
     if unknown:
         allowed = ", ".join(list(COMMON_KEYS) + list(schema))
-        raise fail(f"unknown key {unknown[0]!r} for spider {kind!r} (allowed: {allowed})",
-                   unknown[0])
+        raise fail(
+            f"unknown key {unknown[0]!r} for spider {kind!r} (allowed: {allowed})", unknown[0]
+        )
     if "schedule" not in data:
         raise fail("'schedule' is required (a cron expression or 'every 30m')")
     try:
@@ -359,8 +393,14 @@ def _parse_source(node: yaml.Node, filename: str, index: int) -> SourceConfig:
         except ValueError as exc:
             raise fail(f"{key}: {exc}", key) from None
     return SourceConfig(
-        name=raw_name, spider=kind, schedule=schedule, params=params, base_url=base_url,
-        timeout=timeout, file=filename, line=line,
+        name=raw_name,
+        spider=kind,
+        schedule=schedule,
+        params=params,
+        base_url=base_url,
+        timeout=timeout,
+        file=filename,
+        line=line,
     )
 
 
@@ -368,4 +408,3 @@ def source_from_dict(data: Mapping[str, Any]) -> SourceConfig:
     """Validate one source given as a mapping (tests, the demo, the benchmark)."""
     text = yaml.safe_dump([dict(data)], allow_unicode=True, sort_keys=False)
     return parse_sources(text, "<inline>").sources[0]
-

@@ -31,6 +31,9 @@ def build_app() -> typer.Typer:
     )
     for module in (db, export, runs, schedule, crawl, bench, rules, serve):
         module.register(app)
+    from crawler.cli import certstream
+
+    certstream.register(app)
     return app
 
 

@@ -37,12 +37,16 @@ def bench_storage(
 
 @bench_app.command("rules")
 def bench_rules(
-    n: int = typer.Option(100_000, "--n", min=1, help="How many ads to classify (the corpus repeated)."),
+    n: int = typer.Option(
+        100_000, "--n", min=1, help="How many ads to classify (the corpus repeated)."
+    ),
     corpus: Path = typer.Option(None, help="JSONL of ads to repeat (default: the dev corpus)."),
     baseline_n: int = typer.Option(
         3_000, min=100, help="Ads (the first of the same input) timed for engine vs naive baseline."
     ),
-    data_dir: Path = typer.Option(None, "--data-dir", help="Rule data directory (default: bundled)."),
+    data_dir: Path = typer.Option(
+        None, "--data-dir", help="Rule data directory (default: bundled)."
+    ),
 ) -> None:
     """Classify throughput (ads/s, one core) and peak memory, against a naive fuzzy baseline."""
     from crawler.rules.benchmark import run
@@ -60,6 +64,40 @@ def bench_rules(
     typer.echo(
         f"ratio engine/baseline: {r.ratio:.1f}x in-process, {r.process_ratio:.1f}x for the whole "
         f"classify process (target >= 2.5x); target 20,000 ads/s for the process"
+    )
+
+
+@bench_app.command("certstream")
+def bench_certstream(
+    n: int = typer.Option(100_000, "--n", min=1, help="How many certificate updates to replay."),
+    messages: str = typer.Option(
+        None, help="Recorded frames (JSON lines); default the bundled certstream fixture."
+    ),
+    lookalike_share: float = typer.Option(
+        0.01, min=0.0, max=1.0, help="Share of updates naming a look-alike."
+    ),
+) -> None:
+    """Replay recorded CertStream frames (scaled up, fresh hosts each) through the filter."""
+    from pathlib import Path
+
+    from crawler.apis.certstream import benchmark, synthetic_stream
+    from crawler.lookalikes import LookalikeFilter
+
+    path = (
+        Path(messages)
+        if messages
+        else Path(__file__).resolve().parents[1] / "data" / ("certstream_sample.jsonl")
+    )
+    templates = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    frames = synthetic_stream(templates, n, lookalike_share=lookalike_share)
+    lookalikes = LookalikeFilter.default()
+    lookalikes.check("warm-up.example")
+    seconds, stats = benchmark(frames, lookalikes)
+    typer.echo(
+        f"certstream filter: {stats.updates:,} updates ({stats.domains:,} distinct hosts, "
+        f"{stats.heartbeats} heartbeats) in {seconds:.2f} s on one core: "
+        f"{stats.updates / seconds:,.0f} updates/s, {stats.domains / seconds:,.0f} hosts/s; "
+        f"{stats.matches:,} look-alikes"
     )
 
 
@@ -81,7 +119,9 @@ def bench_console(
     with scratch_database(database_url) as scratch:
         backend = "postgresql" if scratch.startswith("postgres") else "sqlite"
         t0 = time.perf_counter()
-        seed_console(scratch, ads=ads, hits=hits, progress=lambda m: typer.echo(f"  seeding: {m}", err=True))
+        seed_console(
+            scratch, ads=ads, hits=hits, progress=lambda m: typer.echo(f"  seeding: {m}", err=True)
+        )
         typer.echo(f"{backend}: seeded {ads} ads, {hits} hits in {time.perf_counter() - t0:.0f} s")
         for f in measure(scratch, runs=runs):
             typer.echo(

@@ -21,6 +21,10 @@ SPIDERS: dict[str, str] = {
     "telegram": "crawler.spiders.telegram:TelegramSpider",
     "feeds": "crawler.spiders.feeds:FeedsSpider",
     "landing": "crawler.spiders.landing:LandingSpider",
+    "ctlog": "crawler.spiders.ctlog:CtlogSpider",
+    "vk": "crawler.spiders.vk:VkSpider",
+    "youtube": "crawler.spiders.youtube:YoutubeSpider",
+    "meta_ads": "crawler.spiders.meta_ads:MetaAdsSpider",
 }
 
 

@@ -1,0 +1,52 @@
+"""``scamradar certstream``: the long-running CertStream listener (crawler/certstream.py)."""
+
+from __future__ import annotations
+
+import typer
+
+from crawler.errors import UserError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("certstream")(certstream)
+
+
+def certstream(
+    url: str = typer.Option(
+        None,
+        "--url",
+        envvar="SCAMRADAR_CERTSTREAM_URL",
+        help="CertStream websocket URL (default: the public wss://certstream.calidog.io/).",
+    ),
+    source: str = typer.Option("certstream", help="Source name the matches and runs go under."),
+    interval: str = typer.Option(
+        "5m", help="Heartbeat window: one crawl run per window (90s, 5m, 1h)."
+    ),
+    duration: str = typer.Option(
+        None, "--for", help="Stop after this long (default: run until SIGINT/SIGTERM)."
+    ),
+    backoff_max: str = typer.Option("5m", help="Longest pause between reconnection attempts."),
+) -> None:
+    """Listen to certificate transparency, store new look-alike domains, queue their pages."""
+    from crawler.certstream import DEFAULT_URL, ListenerConfig, run
+    from crawler.config import AppSettings
+    from crawler.sources import parse_duration
+
+    try:
+        interval_s = parse_duration(interval).total_seconds()
+        duration_s = parse_duration(duration).total_seconds() if duration else None
+        backoff_s = parse_duration(backoff_max).total_seconds()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    target = url or DEFAULT_URL
+    if not target.startswith(("ws://", "wss://")):
+        raise UserError(f"--url {target!r}: a CertStream URL starts with ws:// or wss://")
+    config = ListenerConfig(
+        url=target,
+        source=source,
+        interval_s=interval_s,
+        duration_s=duration_s,
+        backoff_max_s=backoff_s,
+    )
+    statuses = run(AppSettings.from_env(), config)
+    typer.echo(f"certstream: {len(statuses)} windows: " + ", ".join(statuses))
