@@ -69,6 +69,24 @@ def decode_html(body: bytes, declared: str | None) -> Decoded:
     return Decoded(body.decode("utf-8", "replace"), "utf-8", declared, mismatch=bool(header))
 
 
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def decode_html_response(body: bytes, content_type: str | None) -> Decoded | None:
+    """:func:`decode_html` for an HTTP response; None when it is not HTML (another declared
+    type, or no type and a body that does not start like markup)."""
+    content_type = (content_type or "").lower()
+    mime = content_type.split(";", 1)[0].strip()
+    if mime and mime not in HTML_TYPES:
+        return None
+    if not mime and body.lstrip()[:1] != b"<":
+        return None
+    declared = None
+    if "charset=" in content_type:
+        declared = content_type.split("charset=", 1)[1].split(";", 1)[0].strip()
+    return decode_html(body, declared)
+
+
 # -- page analysis ---------------------------------------------------------------------------------
 MAX_TEXT_CHARS = 200_000  # visible text kept per page (phone matching and comparison run on it)
 MAX_LINKS = 200

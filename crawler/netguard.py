@@ -29,8 +29,8 @@ not resolve through the reactor (the optional httpx handler: only layers 1 and 3
 untrusted URL on a host name that a trusted URL of the same crawl also uses (layer 2 exempts the
 host, layers 1 and 3 still apply); connections kept alive in Scrapy's pool are not re-resolved.
 
-``SCAMRADAR_ALLOW_PRIVATE_TARGETS=1`` (or the Scrapy setting of the same name) switches the guard
-off, for tests and closed networks.
+``SCAMRADAR_ALLOW_PRIVATE_TARGETS=1`` (or the Scrapy setting of the same name) switches the address
+checks off, for tests and closed networks; schemes other than http(s) stay refused.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
-from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
 from zope.interface import implementer, provider
@@ -244,6 +244,20 @@ class GuardedNameResolver:
         )
 
 
+def record_refusal(
+    stats: StatsCollector, prefix: str, url: str, refusal: Refusal, stage: str
+) -> TargetRefused:
+    """Count and log a refusal; the exception to raise for it. Stats: ``<prefix>/refused``,
+    ``<prefix>/refused_scheme`` or ``<prefix>/refused_private`` and
+    ``<prefix>/refused_private/<reason>``."""
+    stats.inc_value(f"{prefix}/refused")
+    stats.inc_value(f"{prefix}/{refusal.stat}")
+    if refusal.stat == "refused_private":
+        stats.inc_value(f"{prefix}/refused_private/{refusal.reason}")
+    logger.warning("netguard: refused %s (%s, %s)", url, refusal, stage)
+    return TargetRefused(url, refusal)
+
+
 class NetGuardMiddleware:
     """Downloader middleware that refuses untrusted requests to private targets.
 
@@ -252,16 +266,18 @@ class NetGuardMiddleware:
     Trusted hosts come from the spider's ``trusted_hosts`` attribute (a collection of host names).
 
     Settings read: ``SCAMRADAR_ALLOW_PRIVATE_TARGETS`` (bool; the environment variable of the same
-    name, read through :class:`crawler.config.AppSettings`, also counts): true → ``NotConfigured``,
-    the guard is off.
+    name, read through :class:`crawler.config.AppSettings`, also counts): true → addresses are
+    not checked (no resolver wrapping, no peer check). Schemes other than http(s) stay refused
+    either way: ``file://`` or ``ftp://`` from an ad is never fetched.
     ``NETGUARD_STATS_PREFIX`` (default ``"landing"``): stats are ``<prefix>/refused``,
     ``<prefix>/refused_private``, ``<prefix>/refused_private/<reason>`` and
     ``<prefix>/refused_scheme``.
     """
 
-    def __init__(self, stats: StatsCollector, prefix: str) -> None:
+    def __init__(self, stats: StatsCollector, prefix: str, *, allow_private: bool = False) -> None:
         self.stats = stats
         self.prefix = prefix
+        self.allow_private = allow_private
         self.resolver: GuardedNameResolver | None = None
         self._previous_resolver: Any = None
         self._trusted: frozenset[str] = frozenset()
@@ -278,9 +294,9 @@ class NetGuardMiddleware:
             logger.warning(
                 "netguard: SCAMRADAR_ALLOW_PRIVATE_TARGETS is on: private targets allowed"
             )
-            raise NotConfigured("SCAMRADAR_ALLOW_PRIVATE_TARGETS is on")
         assert crawler.stats is not None
-        mw = cls(crawler.stats, settings.get("NETGUARD_STATS_PREFIX", "landing"))
+        prefix = settings.get("NETGUARD_STATS_PREFIX", "landing")
+        mw = cls(crawler.stats, prefix, allow_private=allow)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
@@ -317,31 +333,26 @@ class NetGuardMiddleware:
         return bool(chain) and url_host(request.url) != url_host(chain[0])
 
     def refuse(self, request: Request, refusal: Refusal, stage: str) -> TargetRefused:
-        self.stats.inc_value(f"{self.prefix}/refused")
-        self.stats.inc_value(f"{self.prefix}/{refusal.stat}")
-        if refusal.stat == "refused_private":
-            self.stats.inc_value(f"{self.prefix}/refused_private/{refusal.reason}")
-        logger.warning("netguard: refused %s (%s, %s)", request.url, refusal, stage)
         request.meta[REFUSAL_META] = refusal
-        return TargetRefused(request.url, refusal)
+        return record_refusal(self.stats, self.prefix, request.url, refusal, stage)
 
     # -- downloader middleware -----------------------------------------------------------------
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if self.resolver is None:
+        if self.resolver is None and not self.allow_private:
             from twisted.internet import reactor
 
             self.install_resolver(reactor)
         if not self.is_untrusted(request):
             return
         refusal = check_url(request.url)
-        if refusal is not None:
+        if refusal is not None and (not self.allow_private or refusal.stat == "refused_scheme"):
             raise self.refuse(request, refusal, "before request")
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
         ip = getattr(response, "ip_address", None)
-        if ip is not None and self.is_untrusted(request):
+        if ip is not None and not self.allow_private and self.is_untrusted(request):
             refusal = check_ip(ip)
             if refusal is not None:
                 raise self.refuse(request, refusal, "response came from a refused address")

@@ -30,6 +30,7 @@ Stats: ``landing/targets`` (``/config``, ``/queue``), ``landing/fetched``, ``lan
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -56,12 +57,14 @@ from twisted.web._newclient import ResponseNeverReceived
 
 from crawler.items import AdItem, Capture
 from crawler.landing_cloak import compare_pages, normalise_url, strip_tracking
-from crawler.landing_extract import PageAnalysis, analyse_page, decode_html
+from crawler.landing_extract import PageAnalysis, analyse_page, decode_html_response
 from crawler.netguard import (
     REFUSAL_META,
     UNTRUSTED_META,
     NetGuardMiddleware,
     TargetRefused,
+    check_url,
+    record_refusal,
     url_host,
 )
 from crawler.spiders.base import SourceSpider
@@ -84,7 +87,10 @@ MOBILE_HEADERS = {
     "Upgrade-Insecure-Requests": "1",
 }
 BOT_HEADERS = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", "Accept-Language": "en"}
-HTML_TYPES = ("text/html", "application/xhtml+xml")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_OPAQUE_SCHEME = re.compile(
+    r"^(?:javascript|mailto|tel|sms|data|file|about|blob|tg|viber|whatsapp|intent):", re.IGNORECASE
+)
 #: The bot fetch keeps 4xx/5xx answers: a 404 for bots and a 200 for phones is cloaking.
 BOT_STATUSES = list(range(400, 600))
 DEFAULT_MAX_TARGETS = 500
@@ -176,7 +182,18 @@ class LandingSpider(SourceSpider):
             seen.add(url.strip())
             stats.inc_value("landing/targets")
             stats.inc_value("landing/targets/queue")
-            yield self.mobile_request(url, target=url, untrusted=True, origin=origin)
+            try:
+                yield self.mobile_request(
+                    target_url(url), target=url, untrusted=True, origin=origin
+                )
+            except ValueError as exc:  # not a URL Scrapy can request (javascript:, tel:, …)
+                refusal = check_url(url)
+                if refusal is None:
+                    self.fail(url, url, "bad_url", f"not a fetchable URL: {exc}")
+                    continue
+                record_refusal(stats, "landing", url, refusal, "not requested")
+                stats.inc_value("landing/targets_refused")
+                self.mark(url, "refused", str(refusal))
 
     # -- requests ------------------------------------------------------------------------------
     def mobile_request(
@@ -359,20 +376,24 @@ class LandingSpider(SourceSpider):
     # -- helpers -------------------------------------------------------------------------------
     def read_page(self, response: Response) -> tuple[PageAnalysis, str] | None:
         """The page's analysis and charset, or None when the response is not HTML."""
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
-        mime = content_type.split(";", 1)[0].strip()
-        body = response.body
-        if mime and mime not in HTML_TYPES:
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        decoded = decode_html_response(response.body, content_type)
+        if decoded is None:
             return None
-        if not mime and not body.lstrip()[:1] == b"<":
-            return None
-        declared = None
-        if "charset=" in content_type:
-            declared = content_type.split("charset=", 1)[1].split(";", 1)[0].strip()
-        decoded = decode_html(body, declared)
         if decoded.mismatch:
             self.crawler.stats.inc_value("landing/charset_mismatch")
         return analyse_page(decoded.text, response.url), decoded.encoding
+
+
+def target_url(raw: str) -> str:
+    """A queued target as a URL: a bare domain (certificate logs queue those, wildcards
+    included) becomes ``https://<domain>/``; a URL with a scheme is left as it is (the guard
+    refuses what is not http(s))."""
+    value = raw.strip()
+    if _SCHEME.match(value) or _OPAQUE_SCHEME.match(value):
+        return value
+    host, _, rest = value.partition("/")
+    return f"https://{host.removeprefix('*.').strip('.')}/{rest}"
 
 
 class _StateResponse:

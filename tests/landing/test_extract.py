@@ -149,3 +149,20 @@ def test_the_external_id_is_the_page_url_without_tracking_normalised() -> None:
     )
     assert normalise_url("http://lander.example") == "http://lander.example/"
     assert normalise_url("http://lander.example:8080/x") == "http://lander.example:8080/x"
+
+
+@pytest.mark.parametrize(
+    ("raw", "url"),
+    [
+        ("kaspi-invest.top", "https://kaspi-invest.top/"),
+        ("*.halyk-bonus.site", "https://halyk-bonus.site/"),
+        ("halyk.example/promo?x=1", "https://halyk.example/promo?x=1"),
+        ("kaspi.example:8443/x", "https://kaspi.example:8443/x"),
+        ("http://a.example/p", "http://a.example/p"),
+        ("javascript:alert(1)", "javascript:alert(1)"),
+    ],
+)
+def test_queued_targets_without_a_scheme_are_fetched_over_https(raw: str, url: str) -> None:
+    from crawler.spiders.landing import target_url
+
+    assert target_url(raw) == url

@@ -246,3 +246,67 @@ def test_two_targets_redirecting_to_one_page_both_end_fetched(run_landing, http_
 
     assert {result.targets[u][0] for u in queued} == {"fetched"}
     assert {i["external_id"] for i in result.items} == {http_server.url("/same/")}
+
+
+def test_bots_sent_to_a_private_address_are_refused_and_the_page_counts_as_cloaked(
+    run_landing, http_server
+) -> None:
+    port = urlsplit(http_server.base_url).port
+
+    def cloaker(request):
+        if "Mobile" in request.headers.get("User-Agent", ""):
+            return 200, {"Content-Type": HTML}, page("recovery")
+        return 302, {"Location": f"http://127.0.0.1:{port}/internal"}, b""
+
+    http_server.route("/lp", handler=cloaker)
+    http_server.route("/internal", body=b"<title>internal</title>", content_type=HTML)
+
+    result = run_landing(
+        urls=[f"http://promo.example:{port}/lp?ttclid=1"], hosts={"promo.example": "127.0.0.1"}
+    )
+
+    (item,) = result.items
+    assert http_server.hits("/internal") == []
+    assert item["extra"]["cloaked"] is True
+    assert item["extra"]["bot"]["error"] == "refused"
+    assert [c["kind"] for c in item["captures"]] == ["landing"]
+    assert result.stat("landing/bot_failed") == 1
+
+
+def test_a_not_found_for_bots_only_is_recorded_as_cloaking(run_landing, http_server) -> None:
+    def cloaker(request):
+        if "Mobile" in request.headers.get("User-Agent", ""):
+            return 200, {"Content-Type": HTML}, page("prelander")
+        return 404, {"Content-Type": HTML}, b"<title>404 Not Found</title><h1>Not Found</h1>"
+
+    http_server.route("/lp", handler=cloaker)
+
+    result = run_landing(urls=[http_server.url("/lp?fbclid=1")])
+
+    (item,) = result.items
+    assert item["extra"]["cloaked"] is True
+    assert "status differs: 200 vs 404" in item["extra"]["cloak"]["reasons"]
+    assert [c["status"] for c in item["captures"]] == [200, 404]
+
+
+def test_queued_bare_domains_and_non_http_links_are_handled(run_landing, http_server) -> None:
+    queued = ["*.localhost", "javascript:alert(1)", "tg://resolve?domain=scam_demo"]
+
+    result = run_landing(queued=queued)
+
+    assert result.items == []
+    assert {result.targets[u][0] for u in queued} == {"refused"}
+    assert result.stat("landing/refused_scheme") == 2
+    assert result.stat("landing/refused_private/localhost") == 1
+
+
+def test_file_and_ftp_links_are_refused_even_when_private_targets_are_allowed(
+    run_landing, http_server
+) -> None:
+    queued = ["file:///etc/passwd", "ftp://127.0.0.1/pub/"]
+
+    result = run_landing(queued=queued, allow_private=True)
+
+    assert result.items == []
+    assert {result.targets[u][0] for u in queued} == {"refused"}
+    assert result.stat("landing/refused_scheme") == 2

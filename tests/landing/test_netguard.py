@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from scrapy import Request
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
-from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -276,20 +275,29 @@ def test_a_connect_time_refusal_is_reported_as_a_refusal_not_a_dns_error() -> No
     assert mw.process_exception(other, DNSLookupError("not found")) is None
 
 
-def test_the_guard_is_off_when_private_targets_are_allowed_by_setting() -> None:
+def test_private_targets_pass_when_allowed_by_setting_but_odd_schemes_never_do() -> None:
     crawler = get_crawler(settings_dict={"SCAMRADAR_ALLOW_PRIVATE_TARGETS": True})
-    with pytest.raises(NotConfigured):
-        NetGuardMiddleware.from_crawler(crawler)
+    crawler.stats = Stats()  # type: ignore[assignment]
+    mw = NetGuardMiddleware.from_crawler(crawler)
+    assert mw.allow_private
+    assert mw.process_request(Request("http://127.0.0.1:8000/", meta={"untrusted": True})) is None
+    for url in ("file:///etc/passwd", "ftp://127.0.0.1/"):
+        with pytest.raises(TargetRefused):
+            mw.process_request(Request(url, meta={"untrusted": True}))
+    private = HtmlResponse(
+        "http://10.0.0.1/", body=b"", ip_address=ipaddress.ip_address("10.0.0.1")
+    )
+    assert mw.process_response(Request("http://10.0.0.1/", meta={"untrusted": True}), private)
+    assert mw.resolver is None  # no connect-time wrapping either
 
 
-def test_the_guard_is_off_when_private_targets_are_allowed_by_environment(
+def test_private_targets_are_allowed_by_the_environment_variable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SCAMRADAR_ALLOW_PRIVATE_TARGETS", "1")
-    with pytest.raises(NotConfigured):
-        NetGuardMiddleware.from_crawler(get_crawler())
+    assert NetGuardMiddleware.from_crawler(get_crawler()).allow_private
 
 
 def test_the_guard_is_on_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SCAMRADAR_ALLOW_PRIVATE_TARGETS", raising=False)
-    assert isinstance(NetGuardMiddleware.from_crawler(get_crawler()), NetGuardMiddleware)
+    assert not NetGuardMiddleware.from_crawler(get_crawler()).allow_private
