@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from landing.support import cloaking_handler, page
 from sqlalchemy import select
 
@@ -117,5 +120,52 @@ def test_scamradar_crawl_refuses_queued_private_targets_and_marks_them(
             assert {targets[u].status for u in queued} == {"refused"}
             (run,) = session.scalars(select(CrawlRun)).all()
             assert run.stats["landing/refused_private"] == 4
+    finally:
+        engine.dispose()
+
+
+def _loopback_host_name() -> str | None:
+    """This machine's host name when the system resolver maps it to loopback (/etc/hosts)."""
+    name = socket.gethostname()
+    try:
+        infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return None
+    addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+    return name if addresses and all(a.is_loopback for a in addresses) else None
+
+
+def test_scamradar_crawl_refuses_a_host_name_that_the_system_resolves_to_loopback(
+    tmp_path: Path, landing_db: str, http_server
+) -> None:
+    name = _loopback_host_name()
+    if name is None or name == "localhost":
+        pytest.skip("this machine's host name does not resolve to loopback only")
+    port = urlsplit(http_server.base_url).port
+    http_server.route("/ok/", body=page("recovery"), content_type="text/html; charset=utf-8")
+    http_server.route("/secret", body=b"<title>internal</title>", content_type="text/html")
+    target = f"http://{name}:{port}/secret"
+    engine = make_engine(landing_db)
+    try:
+        with session_factory(engine).begin() as session:
+            queue_landing_targets(session, [target], origin="ctlog")
+    finally:
+        engine.dispose()
+    config = f"""
+- name: promo_pages
+  spider: landing
+  schedule: every 15m
+  urls: ["{http_server.url("/ok/")}"]
+"""
+    proc = scamradar_crawl(tmp_path, landing_db, config)
+    assert proc.returncode == 0, proc.stderr[-4000:] + proc.stdout
+
+    assert http_server.hits("/secret") == []  # the guard held with Scrapy's own resolver
+    engine = make_engine(landing_db)
+    try:
+        with session_factory(engine)() as session:
+            (row,) = session.scalars(select(LandingTarget).where(LandingTarget.url == target))
+            assert row.status == "refused"
+            assert f"{name} resolves to 127." in (row.note or "")
     finally:
         engine.dispose()
