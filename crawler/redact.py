@@ -165,9 +165,23 @@ def install(secrets: Iterable[str]) -> RedactingFilter:
 
             logging.setLogRecordFactory(factory)
             _installed["factory"] = factory
+            _installed["previous"] = previous
         _installed["frozen"] = frozen
         for handler in logging.getLogger().handlers:
             for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
                 handler.removeFilter(old)
             handler.addFilter(filt)
         return filt
+
+
+def uninstall() -> None:
+    """Undo :func:`install` (tests): the previous record factory and no handler filters."""
+    with _lock:
+        factory = _installed.pop("factory", None)
+        previous = _installed.pop("previous", logging.LogRecord)
+        if factory is not None and logging.getLogRecordFactory() is factory:
+            logging.setLogRecordFactory(previous)  # type: ignore[arg-type]
+        _installed.clear()
+        for handler in logging.getLogger().handlers:
+            for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+                handler.removeFilter(old)

@@ -115,14 +115,17 @@ class UpdateFilter:
     ) -> list[CertMatch]:
         found: list[CertMatch] = []
         seen = self.seen
+        hosts = []
         for name in names:
-            if not isinstance(name, str):
-                continue
-            host = clean_domain(name)
-            if host is None:
-                continue
-            if host.startswith("www."):
-                host = host[4:]
+            host = clean_domain(name) if isinstance(name, str) else None
+            if host is not None:
+                hosts.append(host[4:] if host.startswith("www.") else host)
+        if len(hosts) > 1:
+            hosts.sort(
+                key=lambda h: (len(h), h)
+            )  # the shortest name of a registrable domain speaks for it
+        reported: set[str] = set()
+        for host in hosts:
             if host in seen:
                 continue
             self.stats.domains += 1
@@ -135,6 +138,9 @@ class UpdateFilter:
                 continue
             if verdict.kind != "lookalike" or verdict.brand is None:
                 continue
+            if verdict.registrable in reported:
+                continue  # mail.x.online beside x.online on one certificate: one finding
+            reported.add(verdict.registrable)
             self.stats.matches += 1
             cert = _certificate(data, leaf) if data is not None and leaf is not None else {}
             found.append(CertMatch(host, verdict.registrable, verdict.brand, verdict.reason, cert))

@@ -161,9 +161,12 @@ class ApiSpider(SourceSpider):
                 await asyncio.sleep(delay)
             request = response.request
             assert request is not None
-            meta = {k: v for k, v in request.meta.items()
-                    if not k.startswith(("download_", "_scamradar_"))
-                    and k not in ("retry_times", "depth")}
+            meta = {
+                k: v
+                for k, v in request.meta.items()
+                if not k.startswith(("download_", "_scamradar_"))
+                and k not in ("retry_times", "depth")
+            }
             yield request.replace(dont_filter=True, meta={**meta, "api_attempt": attempt + 1})
             return
         if exc.action is Action.SKIP:

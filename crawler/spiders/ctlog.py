@@ -85,34 +85,50 @@ class CtlogSpider(ApiSpider):
         stats.inc_value("ctlog/certificates", len(certs))
         stats.inc_value("ctlog/duplicates", len(rows) - len(certs))
         assert self.filter is not None
-        for host, cert in crtsh.domains_of(certs).items():
-            host = host[4:] if host.startswith("www.") else host
-            if host in self.reported:
-                continue
-            self.reported.add(host)
-            stats.inc_value("ctlog/hosts")
-            verdict = self.filter.check(host)
-            if verdict.kind == "official":
-                stats.inc_value("ctlog/official")
-                continue
-            if verdict.kind != "lookalike" or not verdict.brand:
-                continue
-            stats.inc_value("ctlog/lookalikes")
-            item = lookalike_item(
-                source=self.source.name,
-                spider=self.name,
-                host=host,
-                brand=verdict.brand,
-                reason=verdict.reason,
-                certificate=_certificate(cert, self.base_url, response.meta.get("query")),
-                url=cert.link(self.base_url),
-                names=cert.names,
-                published_at=cert.entry_timestamp,
-                captures=[self.capture(response)],
+        ordered = sorted(certs, key=lambda c: (c.entry_timestamp is None, c.entry_timestamp, c.id))
+        for cert in ordered:
+            reported: set[str] = set()  # registrable domains already reported for this cert
+            hosts = sorted(
+                {h[4:] if h.startswith("www.") else h for h in cert.names},
+                key=lambda h: (len(h), h),
             )
-            item.landing_url = self.landing_template.format(host=host)
-            item.links = [item.landing_url]
-            yield item
+            for host in hosts:
+                item = self._lookalike(host, cert, reported, response)
+                if item is not None:
+                    yield item
+
+    def _lookalike(
+        self, host: str, cert: crtsh.Certificate, reported: set[str], response: Response
+    ) -> Any:
+        stats = self.crawler.stats
+        assert self.filter is not None
+        if host in self.reported:
+            return None
+        self.reported.add(host)
+        stats.inc_value("ctlog/hosts")
+        verdict = self.filter.check(host)
+        if verdict.kind == "official":
+            stats.inc_value("ctlog/official")
+            return None
+        if verdict.kind != "lookalike" or not verdict.brand or verdict.registrable in reported:
+            return None
+        reported.add(verdict.registrable)
+        stats.inc_value("ctlog/lookalikes")
+        item = lookalike_item(
+            source=self.source.name,
+            spider=self.name,
+            host=host,
+            brand=verdict.brand,
+            reason=verdict.reason,
+            certificate=_certificate(cert, self.base_url, response.meta.get("query")),
+            url=cert.link(self.base_url),
+            names=cert.names,
+            published_at=cert.entry_timestamp,
+            captures=[self.capture(response)],
+        )
+        item.landing_url = self.landing_template.format(host=host)
+        item.links = [item.landing_url]
+        return item
 
 
 def _certificate(cert: crtsh.Certificate, base_url: str, query: str | None) -> dict[str, Any]:
