@@ -74,7 +74,9 @@ class NameHit:
     start: int  # in the original field text
     end: int
     text: str
-    glued_word: tuple[int, int] | None = None  # skeleton span of the whole word a stem was glued into
+    glued_word: tuple[int, int] | None = (
+        None  # skeleton span of the whole word a stem was glued into
+    )
 
 
 def _norm_words(name: str) -> str:
@@ -113,7 +115,9 @@ class NameMatcher:
             self._first.add(words[0])
             if len(words) >= 2 and len(words[-1]) >= 4:
                 # The last word of a phrase may carry a case ending (жасыл банктің).
-                self._multi_prefix.setdefault(" ".join(words[:-1]), []).append((words[-1], key, kind))
+                self._multi_prefix.setdefault(" ".join(words[:-1]), []).append(
+                    (words[-1], key, kind)
+                )
             self._max_words = max(self._max_words, len(words))
             glued = norm.replace(" ", "")
             if kind == "strong" and len(glued) >= settings.fuzzy_min_len:
@@ -149,6 +153,7 @@ class NameMatcher:
 
         self._stem_re = re.compile(_trie_regex(stems)) if stems else None
         self._cache: dict[str, tuple[str, str] | None] = {}
+        self._not_fuzzy: set[str] = set()
         self._cache_size = cache_size
 
     # -- public -------------------------------------------------------------------------------
@@ -161,9 +166,9 @@ class NameMatcher:
         exact = self._exact
         n_tok = len(words)
         tokens: list[tuple[str, int, int]] = []
-        for i, tok in enumerate(words):
-            if tok not in first:
-                continue
+        starts = [i for i, w in enumerate(words) if w in first] if not first.isdisjoint(words) else ()
+        for i in starts:
+            tok = words[i]
             if not tokens:
                 tokens = norm.tokens()
             s, e = tokens[i][1], tokens[i][2]
@@ -200,8 +205,13 @@ class NameMatcher:
                 if word == m.group() or self._is_not_brand(bkey, word):
                     continue
                 kind = "glued"
-                if word.startswith(m.group()) and len(word) - len(m.group()) <= 3 or any(
-                    word.startswith(a) and len(word) - len(a) <= 3 for a in self._glued_names.get(bkey, ())
+                if (
+                    word.startswith(m.group())
+                    and len(word) - len(m.group()) <= 3
+                    or any(
+                        word.startswith(a) and len(word) - len(a) <= 3
+                        for a in self._glued_names.get(bkey, ())
+                    )
                 ):
                     kind = "strong"  # an inflected name (Казатомпрома, Kaspi-дің), not a glued one
                 if any(h.key == bkey and h.start <= norm.span(ts, te)[0] < h.end for h in hits):
@@ -209,15 +219,21 @@ class NameMatcher:
                 self._emit(hits, norm, bkey, kind, ts, te, glued_word=(ts, te))
         st = self.settings
         lo, hi = st.fuzzy_min_len, st.fuzzy_max_len
-        cache = self._cache
-        for i, tok in enumerate(words):
-            if not (lo <= len(tok) <= hi) or i in covered:
+        # Tokens already known not to be a brand are dropped at C speed (a set difference).
+        unknown = set(words) - self._not_fuzzy
+        for tok in unknown:
+            if not (lo <= len(tok) <= hi) or tok in exact:
+                self._remember_not_fuzzy(tok)
                 continue
-            res = cache[tok] if tok in cache else self._fuzzy(tok)
-            if res is not None:
-                if not tokens:
-                    tokens = norm.tokens()
-                self._emit(hits, norm, res[0], "fuzzy", tokens[i][1], tokens[i][2])
+            res = self._fuzzy(tok)
+            if res is None:
+                self._remember_not_fuzzy(tok)
+                continue
+            if not tokens:
+                tokens = norm.tokens()
+            for i, w in enumerate(words):
+                if w == tok and i not in covered:
+                    self._emit(hits, norm, res[0], "fuzzy", tokens[i][1], tokens[i][2])
         for reading, s, e in norm.lookalike_latin:
             found = exact.get(reading)
             if found:
@@ -253,7 +269,14 @@ class NameMatcher:
 
     def _is_not_brand(self, key: str, word: str) -> bool:
         """``word`` is a listed ordinary word, or one of them with a short ending (Каспийского)."""
-        return any(word.startswith(nb) and len(word) - len(nb) <= 3 for nb in self._not_brand.get(key, ()))
+        return any(
+            word.startswith(nb) and len(word) - len(nb) <= 3 for nb in self._not_brand.get(key, ())
+        )
+
+    def _remember_not_fuzzy(self, tok: str) -> None:
+        if len(self._not_fuzzy) >= self._cache_size:
+            self._not_fuzzy.clear()
+        self._not_fuzzy.add(tok)
 
     def _fuzzy(self, tok: str) -> tuple[str, str] | None:
         cache = self._cache

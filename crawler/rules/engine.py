@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from crawler.rules import signals as builtin
-from crawler.rules.brands import NameHit, NameMatcher
+from crawler.rules.brands import NameMatcher
 from crawler.rules.domains import DomainMatcher
 from crawler.rules.lexicon import TermScanner
 from crawler.rules.loader import RuleSet
@@ -23,11 +23,31 @@ _BRAND_SIGNALS = ("brand", "brand_weak", "brand_glued", "lookalike_domain", "off
 
 
 class _Hit(NamedTuple):
-    field: str
-    start: int  # in the normalised text of the field (or in the original text when ``mapped``)
+    start: int  # in the normalised document (or in the original document when ``mapped``)
     end: int
     brand: str | None = None
     mapped: bool = False
+
+
+class _Doc(NamedTuple):
+    """The ad's fields joined: the normalised text and where each field sits in the original."""
+
+    norm: Normalized
+    fields: tuple[tuple[str, int, int], ...]
+
+    def locate(self, h: _Hit) -> tuple[str, int, int, str]:
+        """(field, start, end, text) of a hit in the original field."""
+        s, e = (h.start, h.end) if h.mapped else self.norm.span(h.start, h.end)
+        for field, fs, fe in self.fields:
+            if fs <= s <= fe:
+                e = min(e, fe)
+                return field, s - fs, e - fs, self.norm.original[s:e]
+        return "", s, e, self.norm.original[s:e]
+
+
+_NAME_SIGNAL = {"person": "person", "weak": "brand_weak", "glued": "brand_glued"}
+_DOC_SEP = "\n\n\n\n"  # longer than any phrase gap (3 characters): phrases never cross fields
+_MAX_HITS = 64  # hits kept per signal (1 MB ads stay linear)
 
 
 class Engine:
@@ -40,19 +60,26 @@ class Engine:
         self.names = NameMatcher(ruleset.brands, ruleset.people, ruleset.matching)
         self.domains = DomainMatcher(ruleset.brands, ruleset.matching)
         self.scanner = TermScanner({s.name: s.terms for s in ruleset.signals})
-        self.patterns = [(s.name, p, gate) for s in ruleset.signals for p, gate in s.patterns]
+        self.patterns = [(s.name, p, frozenset(gate)) for s in ruleset.signals for p, gate in s.patterns]
+        self._all_gates = tuple(sorted({g for _n, _p, gate in self.patterns for g in gate}))
+        # Signals that some rule counts (name@2, name@3): only these need distinct-hit counting.
+        self._counted = {w.split("@", 1)[0] for r in self.rules for w, _ in r.weights if "@" in w}
         self.precedence = ruleset.decision.precedence
         self.scale = ruleset.decision.score_scale
         self.hashtag_min = ruleset.decision.hashtag_min_len
 
     # -- signals ------------------------------------------------------------------------------
-    def signals(self, ad: Mapping[str, object]) -> tuple[dict[str, list[_Hit]], dict[str, Normalized]]:
-        found: dict[str, list[_Hit]] = {}
-        norms: dict[str, Normalized] = {}
+    def signals(self, ad: Mapping[str, object]) -> tuple[dict[str, list[_Hit]], _Doc]:
+        """Every signal of the ad with its hits.
 
-        def add(sig: str, hit: _Hit) -> None:
-            found.setdefault(sig, []).append(hit)
-
+        The fields are analysed as one document (title, text, advertiser and url joined by a
+        separator no phrase can cross), so each step runs once per ad; hits are attributed back to
+        their field when a verdict is explained.
+        """
+        parts: list[str] = []
+        spans: list[tuple[str, int, int]] = []
+        url_value = ""
+        pos = 0
         for field in FIELDS:
             raw = ad.get(field)
             if raw is None or raw == "":
@@ -60,72 +87,91 @@ class Engine:
             value = raw if isinstance(raw, str) else str(raw)
             if len(value) > _MAX_FIELD:
                 value = value[:_MAX_FIELD]
-            norm = normalize(value)
-            norms[field] = norm
-            text = norm.text
-            for h in self.scanner.scan(text):
-                add(h.signal, _Hit(field, h.start, h.end))
-            if "#" in text:
-                # Hashtags glue words together (#пассивныйдоход): look for terms inside them.
-                for hm in _HASHTAG_RE.finditer(text):
-                    base = hm.start(1)
-                    for h in self.scanner.scan(hm.group(1), infix=True):
-                        if h.end - h.start >= self.hashtag_min:
-                            add(h.signal, _Hit(field, base + h.start, base + h.end))
+            if parts:
+                parts.append(_DOC_SEP)
+                pos += len(_DOC_SEP)
+            parts.append(value)
+            spans.append((field, pos, pos + len(value)))
+            pos += len(value)
             if field == "url":
-                v = self.domains.check(value)
-                if v.kind:
-                    sig = "official_domain" if v.kind == "official" else "lookalike_domain"
-                    add(sig, _Hit(field, 0, len(value), v.brand, mapped=True))
+                url_value = value
+        original = "".join(parts)
+        norm = normalize(original)
+        doc = _Doc(norm, tuple(spans))
+        text = norm.text
+        found: dict[str, list[_Hit]] = {}
+
+        def add(sig: str, hit: _Hit) -> None:
+            bucket = found.get(sig)
+            if bucket is None:
+                found[sig] = [hit]
+            elif len(bucket) < _MAX_HITS:
+                bucket.append(hit)
+
+        for h in self.scanner.scan(text):
+            add(h.signal, _Hit(h.start, h.end))
+        if "#" in text:
+            # Hashtags glue words together (#пассивныйдоход): look for terms inside them.
+            for hm in _HASHTAG_RE.finditer(text):
+                base = hm.start(1)
+                for h in self.scanner.scan(hm.group(1), infix=True):
+                    if h.end - h.start >= self.hashtag_min:
+                        add(h.signal, _Hit(base + h.start, base + h.end))
+        if url_value:
+            v = self.domains.check(url_value)
+            if v.kind:
+                sig = "official_domain" if v.kind == "official" else "lookalike_domain"
+                add(sig, _Hit(pos - len(url_value), pos, v.brand, True))
+        for nh in self.names.find(norm):
+            add(_NAME_SIGNAL.get(nh.kind, "brand"), _Hit(nh.start, nh.end, nh.key, True))
+            if nh.glued_word:
+                # kaspismartinvest, halykdohod: the words glued to the brand count too.
+                gs, ge = nh.glued_word
+                for h in self.scanner.scan(text[gs:ge], infix=True):
+                    if h.end - h.start >= self.hashtag_min:
+                        add(h.signal, _Hit(gs + h.start, gs + h.end))
+        gates_here = {g for g in self._all_gates if g in text}
+        for name, pat, gate in self.patterns:
+            if gate and gate.isdisjoint(gates_here):
                 continue
-            for nh in self.names.find(norm):
-                add(self._name_signal(nh), _Hit(field, nh.start, nh.end, nh.key, mapped=True))
-                if nh.glued_word:
-                    # kaspismartinvest, halykdohod: the words glued to the brand count too.
-                    gs, ge = nh.glued_word
-                    for h in self.scanner.scan(text[gs:ge], infix=True):
-                        if h.end - h.start >= self.hashtag_min:
-                            add(h.signal, _Hit(field, gs + h.start, gs + h.end))
-            for name, pat, gate in self.patterns:
-                if gate and not any(g in text for g in gate):
-                    continue
-                m = pat.search(text)
-                if m:
-                    add(name, _Hit(field, m.start(), m.end()))
-            has_digit = _DIGIT_RE.search(text) is not None
-            amounts = builtin.amounts(text) if has_digit else []
+            m = pat.search(text)
+            if m:
+                add(name, _Hit(m.start(), m.end()))
+        if _DIGIT_RE.search(text) is not None:
+            amounts = builtin.amounts(text)
             if amounts:
                 for a in amounts:
-                    add("money", _Hit(field, a[1], a[2]))
+                    add("money", _Hit(a[1], a[2]))
                 g = builtin.growth(amounts, self.ruleset.growth)
                 if g:
-                    add("growth", _Hit(field, g[0], g[1]))
+                    add("growth", _Hit(g[0], g[1]))
             if "%" in text or "procent" in text or "paiyz" in text:
                 for pm in builtin.PCT_RE.finditer(text):
-                    add("pct", _Hit(field, pm.start(), pm.end()))
-            m = builtin.PHONE_RE.search(text) if has_digit else None
-            if m:
-                add("phone", _Hit(field, m.start(), m.end()))
+                    add("pct", _Hit(pm.start(), pm.end()))
+            for m in builtin.PHONE_RE.finditer(text):
+                if not (m.start() and text[m.start() - 1].isdigit()):
+                    add("phone", _Hit(m.start(), m.end()))
+                    break
+        if "@" in text or "me/" in text or "bot" in text:
             m = builtin.HANDLE_RE.search(text)
             if m:
-                add("handle", _Hit(field, m.start(), m.end()))
-            if "." in value:
-                for dm in builtin.DOMAIN_RE.finditer(value):
-                    if sum(1 for lab in dm.group(1).split(".") if len(lab) == 1) >= 2:
-                        continue  # H.a.l.y.k is a spaced word, not a domain
-                    v = self.domains.check(dm.group(1))
-                    if v.kind == "lookalike":
-                        add("lookalike_domain", _Hit(field, dm.start(1), dm.end(1), v.brand, mapped=True))
+                add("handle", _Hit(m.start(), m.end()))
+        for host, hs, he in builtin.domains_in(original):
+            if sum(1 for lab in host.split(".") if len(lab) == 1) >= 2:
+                continue  # H.a.l.y.k is a spaced word, not a domain
+            v = self.domains.check(host)
+            if v.kind == "lookalike":
+                add("lookalike_domain", _Hit(hs, he, v.brand, True))
         for nd in self.ruleset.near:
             hit = self._near(nd, found)
             if hit is not None:
                 add(nd.name, hit)
         for sig in self.ruleset.quoted_of:
             for h in found.get(sig, ()):
-                if not h.mapped and _inside_quotes(norms[h.field].text, h.start, h.end):
-                    add("quoted_claim", _Hit(h.field, h.start, h.end))
+                if not h.mapped and _inside_quotes(text, h.start, h.end):
+                    add("quoted_claim", _Hit(h.start, h.end))
                     break
-        return found, norms
+        return found, doc
 
     @staticmethod
     def _near(nd, found: dict[str, list[_Hit]]) -> _Hit | None:  # type: ignore[no-untyped-def]
@@ -135,22 +181,11 @@ class Engine:
         thens = [h for sig in nd.then for h in found.get(sig, ()) if not h.mapped]
         for a in firsts:
             for b in thens:
-                if a.field != b.field:
-                    continue
                 if 0 <= b.start - a.end <= nd.window or (
                     nd.either_order and 0 <= a.start - b.end <= nd.window
                 ):
-                    return _Hit(a.field, min(a.start, b.start), max(a.end, b.end))
+                    return _Hit(min(a.start, b.start), max(a.end, b.end))
         return None
-
-    def _name_signal(self, nh: NameHit) -> str:
-        if nh.kind == "person":
-            return "person"
-        if nh.kind == "weak":
-            return "brand_weak"
-        if nh.kind == "glued":
-            return "brand_glued"
-        return "brand"
 
     # -- verdict ------------------------------------------------------------------------------
     def rule_score(self, rule: Rule, present: set[str], brands: set[str]) -> float | None:
@@ -163,19 +198,16 @@ class Engine:
             return None
         return sum(w for sig, w in rule.weights if sig in present)
 
-    @staticmethod
-    def present_signals(found: Mapping[str, list[_Hit]], norms: Mapping[str, Normalized]) -> set[str]:
+    def present_signals(self, found: Mapping[str, list[_Hit]], doc: _Doc) -> set[str]:
         """Signal names present, plus ``name@2`` / ``name@3`` for 2 or 3 distinct matched words."""
         present = set(found)
-        for sig, hits in found.items():
+        for sig in self._counted.intersection(found):
+            hits = found[sig]
             if len(hits) < 2:
                 continue
             words = set()
             for h in hits:
-                if h.mapped or h.field not in norms:
-                    words.add((h.field, h.start))
-                else:
-                    words.add(norms[h.field].text[h.start : h.end])
+                words.add((h.start,) if h.mapped else doc.norm.text[h.start : h.end])
                 if len(words) >= 3:
                     break
             if len(words) >= 2:
@@ -185,8 +217,8 @@ class Engine:
         return present
 
     def classify(self, ad: Mapping[str, object]) -> Verdict:
-        found, norms = self.signals(ad)
-        present = self.present_signals(found, norms)
+        found, doc = self.signals(ad)
+        present = self.present_signals(found, doc)
         brand_order: list[str] = []
         for sig in _BRAND_SIGNALS:
             for h in found.get(sig, ()):
@@ -215,13 +247,17 @@ class Engine:
             score = _sigmoid(max(z for r, z in fired if r.label == label))
         fired.sort(key=lambda rz: (rz[0].label != label, -rz[1]))
         matches: list[Match] = []
+        mapped: dict[_Hit, tuple[str, int, int, str]] = {}
         for rule, _z in fired:
             for sig, w in rule.weights:
                 base = sig.split("@", 1)[0]
                 if w <= 0 or sig not in present or "@" in sig:
                     continue
                 for h in found[base][:2]:
-                    matches.append(self._match(rule.id, sig, h, norms, ad))
+                    if h not in mapped:
+                        mapped[h] = doc.locate(h)
+                    field, s, e, txt = mapped[h]
+                    matches.append(Match(rule.id, h.brand, field, s, e, txt, sig))
         return Verdict(
             label=label,
             score=score,
@@ -230,17 +266,6 @@ class Engine:
             matches=tuple(matches),
             signals=tuple(sorted(present)),
         )
-
-    def _match(self, rule_id: str, sig: str, h: _Hit, norms: Mapping[str, Normalized], ad: Mapping[str, object]) -> Match:
-        if h.mapped:
-            s, e = h.start, h.end
-            original = norms[h.field].original if h.field in norms else str(ad.get(h.field) or "")
-        else:
-            norm = norms[h.field]
-            s, e = norm.span(h.start, h.end)
-            original = norm.original
-        return Match(rule_id, h.brand, h.field, s, e, original[s:e], sig)
-
 
 _OPEN_Q, _CLOSE_Q = "«“„\"'", "»”“\"'"
 

@@ -131,13 +131,9 @@ class TermScanner:
                 if m is not None:
                     self._emit(m, text, n_text, hits)
             return hits
-        regex = self._re
-        pos = 0
-        while True:
-            m = regex.search(text, pos)
-            if m is None:
-                break
-            self._emit(m, text, n_text, hits)
+        emit = self._emit
+        for m in self._re.finditer(text):
+            emit(m, text, n_text, hits)
             s = m.group()
             if not s.isalnum():
                 # A phrase may hide a shorter term that starts at one of its later words
@@ -145,8 +141,7 @@ class TermScanner:
                 for sm in _WORD_START_RE.finditer(s, 1):
                     m2 = self._re.match(text, m.start() + sm.start())
                     if m2 is not None:
-                        self._emit(m2, text, n_text, hits)
-            pos = m.end() if m.end() > m.start() else m.start() + 1
+                        emit(m2, text, n_text, hits)
         return hits
 
     def _inner_lookup(self, squashed: str) -> list[tuple[str, bool]]:

@@ -60,6 +60,7 @@ _LEET_RE = re.compile(
 _MIXED_PAIR_RE = re.compile(r"[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z]")
 _MIXED_RE = re.compile(r"[^\W\d_]*(?:[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z])[^\W\d_]*")
 _SPACED_RE = re.compile(r"(?<![a-z0-9.])(?:[a-z][ ._\-]){2,}[a-z](?![a-z0-9])")
+_SPACED_QUICK_RE = re.compile(r"[a-z][ ._\-][a-z][ ._\-][a-z](?![a-z0-9])")
 _SPACED_SEP_RE = re.compile(r"[ ._\-]")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _NON1_RE_CACHE: dict[str, re.Pattern[str]] = {}
@@ -274,7 +275,7 @@ _LAT_LETTER_RE = re.compile(r"[a-zA-Z]")
 # Latin digraphs of informal transliteration folded like the Cyrillic letters they stand for.
 _DIGRAPH_RE = re.compile(r"shch|sch|kh|ts")
 _DIGRAPHS = {"shch": "sh", "sch": "sh", "kh": "h", "ts": "c"}
-_CYR_WORD_RE = re.compile(rf"(?<![^\W\d_])[{_LOOKALIKE_CAPS}]{{2,8}}(?![^\W\d_])")
+_CYR_WORD_RE = re.compile(rf"[{_LOOKALIKE_CAPS}]{{2,8}}(?![^\W\d_])")
 
 
 def _sub_with_map(regex: re.Pattern[str], repl, text: str) -> tuple[str, EditMap | None]:  # type: ignore[no-untyped-def]
@@ -297,18 +298,20 @@ def _skeleton_fix(m: re.Match[str]) -> str:
     g = m.group()
     if g in _DIGRAPHS:
         return _DIGRAPHS[g]
-    s, i, j = m.string, m.start(), m.end()
-    prev = s[i - 1] if i else ""
-    nxt = s[j] if j < len(s) else ""
-    if "a" <= prev <= "z" and "a" <= nxt <= "z":
-        return "".join("l" if c == "|" else LEET[c] for c in g)  # K4$pi, H@lyk, Ha|yk, p0luchatel
-    if g == "|" and (("a" <= prev <= "z" and not nxt.isalnum()) or ("a" <= nxt <= "z" and not prev.isalnum())):
-        return "i"  # KASP|, |nvest
-    return g
+    if g[0] == "|":  # |nvest (a word that starts with a pipe)
+        i = m.start()
+        return "i" if i == 0 or not m.string[i - 1].isalnum() else g
+    if g[-1] == "|" and len(g) == 3 and g[1] != "|":  # KASP| (a word that ends with a pipe)
+        return g[:2] + "i"
+    # K4$pi, H@lyk, Ha|yk, p0luchatel: the letter, then the symbols read as letters.
+    return g[0] + "".join("l" if c == "|" else LEET[c] for c in g[1:])
 
 
 # One pass over the skeleton: leetspeak between letters, and translit digraphs (kh, ts, sch).
-_SKELETON_FIX_RE = re.compile(r"[013457@$|!]{1,3}|shch|sch|kh|ts")
+# (No leading look-behind: that would make the regex test every position, several times slower.)
+_SKELETON_FIX_RE = re.compile(
+    r"[a-z][013457@$|!]{1,3}(?=[a-z])|[a-z]{2}\|(?![a-z0-9])|\|(?=[a-z]{2})|shch|sch|kh|ts"
+)
 _ASCII_LETTERS_RE = re.compile(r"[a-zA-Z]")
 
 
@@ -332,6 +335,8 @@ def normalize(text: str) -> Normalized:
                 src,
             )
         for mm in _CYR_WORD_RE.finditer(src):
+            if mm.start() and src[mm.start() - 1].isalpha():
+                continue  # inside a longer word
             reading = _latin_reading(mm.group())
             if reading:
                 lookalikes.append((reading, mm.start(), mm.end()))
@@ -343,7 +348,7 @@ def normalize(text: str) -> Normalized:
         if em:
             maps.append(em)
     # Spaced letters (k a s p i, h.a.l.y.k) joined.
-    if _SPACED_RE.search(out):
+    if _SPACED_QUICK_RE.search(out) and _SPACED_RE.search(out):
         out, em = _sub_with_map(_SPACED_RE, lambda mm: _SPACED_SEP_RE.sub("", mm.group()), out)
         if em:
             maps.append(em)

@@ -13,13 +13,44 @@ _NUM = r"\d{1,3}(?:[ .,]\d{3})+(?![\d])|\d+(?:[.,]\d{1,2})?"
 _UNIT = r"k|kk|tys\w*|tyc\w*|myn\w*|mln\w*|million\w*|milion\w*|mlrd|m"
 _CUR = r"₸|t|tg|kzt|teng\w*|\$|usd\w*|usdt|dollar\w*|rub\w*|eur\w*|€"
 MONEY_RE = re.compile(  # noqa: E501
-    rf"(?<![\w.,])(?:(?P<cur1>\$|usd|€)\s?(?P<n1>{_NUM})\s?(?P<u1>{_UNIT})?(?![a-z0-9])"
+    rf"(?:(?P<cur1>\$|usd|€)\s?(?P<n1>{_NUM})\s?(?P<u1>{_UNIT})?(?![a-z0-9])"
     rf"|(?P<n2>{_NUM})\s?(?:(?P<u2>{_UNIT})(?![a-z0-9])\.?\s?(?P<c2>{_CUR})?|(?P<c3>{_CUR}))(?![a-z0-9]))"
 )
 _UNIT_VALUE = {"k": 1e3, "kk": 1e6, "t": 1e3, "m": 1e6, "mi": 1e6, "ml": 1e6, "mlrd": 1e9}
-PCT_RE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?(?:\s?[-–—]\s?\d+(?:[.,]\d+)?)?\s?(?:%|procent\w*|paiyz\w*)")
-PHONE_RE = re.compile(r"(?<!\d)(?:\+?7|8)[\s\-(]*7\d{2}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)")
-HANDLE_RE = re.compile(r"(?<![\w.])@[a-z0-9_.]{3,}|t\.me/|wa\.me/|telegram\.me/|(?<![a-z0-9])[a-z0-9_]{3,}bot(?![a-z0-9])")
+PCT_RE = re.compile(
+    r"(?<![\d.,])\d+(?:[.,]\d+)?(?:\s?[-–—]\s?\d+(?:[.,]\d+)?)?\s?(?:%|procent\w*|paiyz\w*)"
+)
+PHONE_RE = re.compile(r"(?:\+?7|8)[\s\-(]*7\d{2}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)")
+HANDLE_RE = re.compile(
+    r"(?<![\w.])@[a-z0-9_.]{3,}|t\.me/|wa\.me/|telegram\.me/|(?<![a-z0-9])[a-z0-9_]{3,}bot(?![a-z0-9])"
+)
+# Domains in running text are found from their TLD backwards (no scan of every position).
+TLD_HINT_RE = re.compile(
+    r"\.(?:kz|қаз|com|net|org|info|online|site|top|pro|club|click|app|io|xyz|live|biz|shop|store|link|"
+    r"icu|vip|fund|finance|money|invest|me|co|ru|uz|kg|cc|tk|ml|ga|cf|gq|website|space|tech)(?![\w\-])",
+    re.IGNORECASE,
+)
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.") | frozenset(
+    chr(c) for c in range(0x0400, 0x0500)
+)
+
+
+def domains_in(text: str) -> list[tuple[str, int, int]]:
+    """Host names in running text, found from their TLD backwards: (host, start, end)."""
+    out = []
+    last_end = -1
+    for m in TLD_HINT_RE.finditer(text):
+        end = m.end()
+        start = m.start()
+        while start > 0 and text[start - 1].lower() in _HOST_CHARS:
+            start -= 1
+        while start < m.start() and text[start] in ".-":
+            start += 1
+        if start >= m.start() or start < last_end or (start and text[start - 1] == "@"):
+            continue
+        out.append((text[start:end], start, end))
+        last_end = end
+    return out
 DOMAIN_RE = re.compile(
     r"(?<![\w@.\-])((?:xn--)?[a-z0-9\u0400-\u04ff](?:[a-z0-9\u0400-\u04ff\-]{0,61}[a-z0-9\u0400-\u04ff])?"
     r"(?:\.(?:xn--)?[a-z0-9\u0400-\u04ff](?:[a-z0-9\u0400-\u04ff\-]{0,61}[a-z0-9\u0400-\u04ff])?)*"
@@ -53,6 +84,9 @@ def amounts(text: str) -> list[tuple[float, int, int]]:
     """Amounts of money in a normalised text: (value, start, end)."""
     out = []
     for m in MONEY_RE.finditer(text):
+        i = m.start()
+        if i and (text[i - 1].isalnum() or text[i - 1] in ".,"):
+            continue  # inside a word or a longer number
         n = m.group("n1") or m.group("n2")
         try:
             value = _number(n) * _unit(m.group("u1") or m.group("u2"))
@@ -62,7 +96,9 @@ def amounts(text: str) -> list[tuple[float, int, int]]:
     return out
 
 
-def growth(found: list[tuple[float, int, int]], params: Mapping[str, float]) -> tuple[int, int] | None:
+def growth(
+    found: list[tuple[float, int, int]], params: Mapping[str, float]
+) -> tuple[int, int] | None:
     """First pair of amounts where a later one is ``min_ratio``–``max_ratio`` times an earlier one."""
     window = params.get("window", 160)
     lo, hi = params.get("min_ratio", 2.0), params.get("max_ratio", 200.0)
