@@ -91,7 +91,8 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _OPAQUE_SCHEME = re.compile(
     r"^(?:javascript|mailto|tel|sms|data|file|about|blob|tg|viber|whatsapp|intent):", re.IGNORECASE
 )
-#: The bot fetch keeps 4xx/5xx answers: a 404 for bots and a 200 for phones is cloaking.
+#: Both fetches take 4xx/5xx answers into their callbacks: for the phone a dead page is an
+#: outcome of the target (failed, "HTTP 404"), for the bot a 404 against a 200 is cloaking.
 BOT_STATUSES = list(range(400, 600))
 DEFAULT_MAX_TARGETS = 500
 #: Landing-specific Scrapy settings (a page is small; a kit serving 100 MB is not a page).
@@ -102,7 +103,12 @@ LANDING_SETTINGS: dict[str, Any] = {
     "REDIRECT_MAX_TIMES": 10,
     "METAREFRESH_MAXDELAY": 15,
     "RETRY_TIMES": 1,
+    # A dead scam page (gone domain, 404, timeout) is an outcome recorded on its target and in
+    # landing/failed/<reason>, not a crawl error; see closed() for the run-level health check.
+    "RETRY_GIVE_UP_LOG_LEVEL": "WARNING",
 }
+#: At least this many targets, all failed for network reasons → the run logs an error (failed).
+ALL_FAILED_MIN_TARGETS = 3
 
 
 class LandingSpider(SourceSpider):
@@ -216,6 +222,7 @@ class LandingSpider(SourceSpider):
                 "landing_target": target,
                 "landing_origin": origin,
                 "referrer_policy": "no-referrer",
+                "handle_httpstatus_list": BOT_STATUSES,
             },
         )
 
@@ -241,6 +248,9 @@ class LandingSpider(SourceSpider):
     def parse_mobile(self, response: Response) -> Iterator[Request]:
         target = response.meta.get("landing_target")
         chain = [*response.meta.get("redirect_urls", []), response.url]
+        if response.status >= 400:
+            self.fail(target, response.url, "http_status", f"HTTP {response.status}")
+            return
         page = self.read_page(response)
         if page is None:
             content_type = response.headers.get("Content-Type", b"").decode("latin-1") or "none"
@@ -365,6 +375,22 @@ class LandingSpider(SourceSpider):
             bot=bot,
             bot_capture=None,
         )
+
+    def closed(self, reason: str) -> None:
+        """Health check: every target failed on the network (not one page answered) → an error,
+        so that the crawl run is judged failed; dead pages among live ones are normal."""
+        stats = self.crawler.stats
+        targets = int(stats.get_value("landing/targets", 0))
+        network = sum(
+            int(stats.get_value(f"landing/failed/{r}", 0))
+            for r in ("timeout", "dns", "connection_refused", "no_response", "error")
+        )
+        if targets >= ALL_FAILED_MIN_TARGETS and network == targets:
+            logger.error(
+                "landing: all %d targets failed on the network (timeouts, DNS, refused "
+                "connections): is this host's network or proxy down?",
+                targets,
+            )
 
     def fail(self, target: str | None, url: str, reason: str, detail: str) -> None:
         stats = self.crawler.stats

@@ -178,6 +178,7 @@ def test_a_target_that_cannot_be_read_is_marked_failed_with_the_reason(
     assert result.stat("landing/failed") == 1
     assert result.stat(f"landing/failed/{reason}") == 1
     assert result.targets[target][0] == "failed"
+    assert result.stat("log_count/ERROR") == 0  # a dead page is the target's outcome, not an error
 
 
 def test_a_page_in_cp1251_declared_as_utf8_is_read_correctly(run_landing, http_server) -> None:
@@ -310,3 +311,13 @@ def test_file_and_ftp_links_are_refused_even_when_private_targets_are_allowed(
     assert result.items == []
     assert {result.targets[u][0] for u in queued} == {"refused"}
     assert result.stat("landing/refused_scheme") == 2
+
+
+def test_a_run_where_every_target_fails_on_the_network_logs_an_error(run_landing) -> None:
+    queued = [f"http://127.0.0.1:1/{n}" for n in range(3)]  # nothing listens on port 1
+
+    result = run_landing(queued=queued, allow_private=True)
+
+    assert result.stat("landing/failed/connection_refused") == 3
+    assert result.stat("log_count/ERROR") == 1
+    assert "all 3 targets failed on the network" in result.log
