@@ -90,13 +90,19 @@ def load_ad_view(session: Session, ad_id: int, catalog: RuleCatalog) -> AdView |
             ).all()
         )
     evidence = list(
-        session.scalars(select(Evidence).where(Evidence.ad_id == ad.id).order_by(Evidence.fetched_at))
+        session.scalars(
+            select(Evidence).where(Evidence.ad_id == ad.id).order_by(Evidence.fetched_at)
+        )
     )
     run_ids = {e.crawl_run_id for e in evidence if e.crawl_run_id} | (
         {ad.last_run_id} if ad.last_run_id else set()
     )
     runs = (
-        list(session.scalars(select(CrawlRun).where(CrawlRun.id.in_(run_ids)).order_by(CrawlRun.started_at)))
+        list(
+            session.scalars(
+                select(CrawlRun).where(CrawlRun.id.in_(run_ids)).order_by(CrawlRun.started_at)
+            )
+        )
         if run_ids
         else []
     )
@@ -109,7 +115,9 @@ def load_ad_view(session: Session, ad_id: int, catalog: RuleCatalog) -> AdView |
         )
     )
     reviews = list(
-        session.scalars(select(Review).where(Review.ad_id == ad.id).order_by(Review.created_at, Review.id))
+        session.scalars(
+            select(Review).where(Review.ad_id == ad.id).order_by(Review.created_at, Review.id)
+        )
     )
     domains, advertisers = allowlisted(session)
     return AdView(
@@ -131,7 +139,9 @@ def load_ad_view(session: Session, ad_id: int, catalog: RuleCatalog) -> AdView |
     )
 
 
-def ads_sharing(session: Session, indicator_id: int, limit: int = 500) -> tuple[Indicator | None, list[Ad]]:
+def ads_sharing(
+    session: Session, indicator_id: int, limit: int = 500
+) -> tuple[Indicator | None, list[Ad]]:
     indicator = session.get(Indicator, indicator_id)
     if indicator is None:
         return None, []

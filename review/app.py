@@ -135,13 +135,18 @@ def create_app(
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if getattr(request.state, "user", None) is None or exc.status_code == 405:
             return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
-        return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
-                      status=exc.status_code)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail},
+            status=exc.status_code,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         problems: list[Any] = [
-            f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"
+            for e in exc.errors()
         ]
         return PlainTextResponse("bad request: " + "; ".join(problems), status_code=400)
 

@@ -21,12 +21,24 @@ from storage.runs import get_or_create_source
 from storage.sightings import AdSighting, HitData, attach_hits, record_sightings
 
 BATCH = 2000
-SOURCES = (("tg-finance", "telegram"), ("tg-news", "telegram"), ("landing", "landing"),
-           ("vk-search", "vk"), ("youtube", "youtube"), ("news-rss", "feeds"))
+SOURCES = (
+    ("tg-finance", "telegram"),
+    ("tg-news", "telegram"),
+    ("landing", "landing"),
+    ("vk-search", "vk"),
+    ("youtube", "youtube"),
+    ("news-rss", "feeds"),
+)
 BRANDS = ("halyk", "kaspi", "bcc", "kazatomprom", "vi_group")
-RULES = ("fake_investment.brand_platform", "fake_investment.promised_return",
-         "fake_investment.endorsement", "fake_investment.task_scheme", "fake_investment.state_payout",
-         "recovery_scam.paid_recovery", "recovery_scam.authority_payout")
+RULES = (
+    "fake_investment.brand_platform",
+    "fake_investment.promised_return",
+    "fake_investment.endorsement",
+    "fake_investment.task_scheme",
+    "fake_investment.state_payout",
+    "recovery_scam.paid_recovery",
+    "recovery_scam.authority_payout",
+)
 WORDS = (
     "Халық Kaspi инвестиции доход пассивный ежемесячно гарантия вложите получите тенге қаражат "
     "табыс ақша салым бонус платформа брокер вернём деньги юрист акции дивиденды пишите директ "
@@ -35,7 +47,9 @@ WORDS = (
 PAGES: dict[str, str] = {
     "queue, first page": "/",
     "filtered: brand + status": "/?brand=kaspi&status=new",
-    "filtered: scheme + rule + source": "/?label=fake_investment&rule=fake_investment.endorsement&source=tg-finance",
+    "filtered: scheme + rule + source": (
+        "/?label=fake_investment&rule=fake_investment.endorsement&source=tg-finance"
+    ),
     "filtered: date range": "/?since={since}&until={until}",
     "filtered: free text": "/?q=Kaspi%20Invest%2097",
     "sorted by score": "/?order=score",
@@ -44,7 +58,11 @@ PAGES: dict[str, str] = {
 
 
 def seed_console(
-    url: str, *, ads: int = 200_000, hits: int = 50_000, rng_seed: int = 7,
+    url: str,
+    *,
+    ads: int = 200_000,
+    hits: int = 50_000,
+    rng_seed: int = 7,
     progress: Callable[[str], None] | None = None,
 ) -> None:
     """Fill the (migrated, empty) database at ``url``."""
@@ -62,16 +80,18 @@ def seed_console(
                 src = source_ids[n % len(source_ids)]
                 seen = now - timedelta(seconds=rng.randrange(90 * 86400))
                 words = rng.choices(WORDS, k=40)
-                per_source.setdefault(src, []).append(AdSighting(
-                    spider=SOURCES[n % len(SOURCES)][1],
-                    external_id=f"bench/{n}",
-                    title=" ".join(rng.choices(WORDS, k=4)) + f" {n}",
-                    text=" ".join(words) + (f" Kaspi Invest {n}" if n % 97 == 0 else ""),
-                    url=f"https://t.me/bench/{n}",
-                    landing_url=f"https://site{n % 3000}.example/?id={n}",
-                    advertiser=f"Advertiser {n % 5000}",
-                    seen_at=seen,
-                ))
+                per_source.setdefault(src, []).append(
+                    AdSighting(
+                        spider=SOURCES[n % len(SOURCES)][1],
+                        external_id=f"bench/{n}",
+                        title=" ".join(rng.choices(WORDS, k=4)) + f" {n}",
+                        text=" ".join(words) + (f" Kaspi Invest {n}" if n % 97 == 0 else ""),
+                        url=f"https://t.me/bench/{n}",
+                        landing_url=f"https://site{n % 3000}.example/?id={n}",
+                        advertiser=f"Advertiser {n % 5000}",
+                        seen_at=seen,
+                    )
+                )
             with Session.begin() as s:
                 for src, batch in per_source.items():
                     ad_ids.extend(o.ad_id for o in record_sightings(s, src, batch))
@@ -82,14 +102,21 @@ def seed_console(
             verdicts = []
             for ad_id in flagged[start : start + BATCH]:
                 recovery = rng.random() < 0.3
-                verdicts.append((ad_id, HitData(
-                    "recovery_scam" if recovery else "fake_investment",
-                    round(rng.uniform(0.5, 1.0), 3),
-                    "bench",
-                    brands=() if recovery else tuple(rng.sample(BRANDS, rng.choice((1, 1, 2)))),
-                    rules=[(rng.choice(RULES[5:] if recovery else RULES[:5]), 1)],
-                    matches=[],
-                )))
+                verdicts.append(
+                    (
+                        ad_id,
+                        HitData(
+                            "recovery_scam" if recovery else "fake_investment",
+                            round(rng.uniform(0.5, 1.0), 3),
+                            "bench",
+                            brands=()
+                            if recovery
+                            else tuple(rng.sample(BRANDS, rng.choice((1, 1, 2)))),
+                            rules=[(rng.choice(RULES[5:] if recovery else RULES[:5]), 1)],
+                            matches=[],
+                        ),
+                    )
+                )
             with Session.begin() as s:
                 attach_hits(s, verdicts)
             if progress:
@@ -132,13 +159,21 @@ def measure(url: str, *, runs: int = 20) -> list[PageFigure]:
     finally:
         engine.dispose()
     today = datetime.now(UTC).date()
-    fill = {"since": (today - timedelta(days=30)).isoformat(),
-            "until": (today - timedelta(days=20)).isoformat()}
+    fill = {
+        "since": (today - timedelta(days=30)).isoformat(),
+        "until": (today - timedelta(days=20)).isoformat(),
+    }
     figures: list[PageFigure] = []
     with TestClient(create_app(AppSettings(database_url=url)), follow_redirects=False) as client:
         client.get("/login")
-        client.post("/login", data={"name": "bench-analyst", "password": "bench-password-1",
-                                    "csrf": client.cookies.get("sr_presession")})
+        client.post(
+            "/login",
+            data={
+                "name": "bench-analyst",
+                "password": "bench-password-1",
+                "csrf": client.cookies.get("sr_presession"),
+            },
+        )
         for name, template in PAGES.items():
             path = template.format(**fill)
             r = client.get(path)  # warm-up (and the rule catalog's first load)
@@ -151,6 +186,13 @@ def measure(url: str, *, runs: int = 20) -> list[PageFigure]:
                 times.append((time.perf_counter() - t0) * 1000)
             rows = len(re.findall(r'data-ad="\d+"', r.text))
             times.sort()
-            figures.append(PageFigure(name, path, statistics.median(times),
-                                      times[max(0, int(len(times) * 0.9) - 1)], rows))
+            figures.append(
+                PageFigure(
+                    name,
+                    path,
+                    statistics.median(times),
+                    times[max(0, int(len(times) * 0.9) - 1)],
+                    rows,
+                )
+            )
     return figures

@@ -9,8 +9,16 @@ from datetime import date
 from markupsafe import Markup, escape
 
 PALETTE = (
-    "#1f5fa8", "#c0392b", "#2e8b57", "#d68910", "#7d3c98", "#17a2b8", "#6c757d", "#a0522d",
-    "#e83e8c", "#556b2f",
+    "#1f5fa8",
+    "#c0392b",
+    "#2e8b57",
+    "#d68910",
+    "#7d3c98",
+    "#17a2b8",
+    "#6c757d",
+    "#a0522d",
+    "#e83e8c",
+    "#556b2f",
 )
 
 

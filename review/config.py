@@ -1,10 +1,10 @@
 """Settings of the review console, read once from the environment (see docs/console.md).
 
-| variable | meaning | default |
-|---|---|---|
-| ``SCAMRADAR_COOKIE_SECURE`` | ``auto`` (Secure when the request came over https), ``1`` or ``0`` | ``auto`` |
-| ``SCAMRADAR_SESSION_HOURS`` | a sign-in lasts this long without activity | ``12`` |
-| ``SCAMRADAR_FORWARDED_ALLOW_IPS`` | proxies whose X-Forwarded-Proto/For are trusted | ``127.0.0.1`` |
+- ``SCAMRADAR_COOKIE_SECURE``: ``auto`` (default: Secure when the request came over https),
+  ``1`` or ``0``;
+- ``SCAMRADAR_SESSION_HOURS``: a sign-in lasts this long without activity (default 12);
+- ``SCAMRADAR_FORWARDED_ALLOW_IPS``: proxies whose X-Forwarded-Proto/For are trusted
+  (default ``127.0.0.1``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class ConsoleSettings:
         )
         if secure not in COOKIE_SECURE_CHOICES:
             raise UserError(
-                f"SCAMRADAR_COOKIE_SECURE {secure!r} is not one of: {', '.join(COOKIE_SECURE_CHOICES)}"
+                f"SCAMRADAR_COOKIE_SECURE {secure!r} is not one of: "
+                + ", ".join(COOKIE_SECURE_CHOICES)
             )
         hours_text = env.get("SCAMRADAR_SESSION_HOURS") or "12"
         try:

@@ -9,7 +9,9 @@ from typing import Any
 from markupsafe import Markup, escape
 
 
-def spans_for(matches: Iterable[Mapping[str, Any]], field: str, length: int) -> list[tuple[int, int, str]]:
+def spans_for(
+    matches: Iterable[Mapping[str, Any]], field: str, length: int
+) -> list[tuple[int, int, str]]:
     """The valid (start, end, why) spans of ``field`` in the engine's matches, which give the
     span either as ``start``/``end`` or as ``span: [start, end]``."""
     out: list[tuple[int, int, str]] = []
@@ -17,8 +19,11 @@ def spans_for(matches: Iterable[Mapping[str, Any]], field: str, length: int) -> 
         if not isinstance(m, Mapping) or m.get("field") != field:
             continue
         span = m.get("span")
-        start, end = (span[0], span[1]) if isinstance(span, list | tuple) and len(span) == 2 else (
-            m.get("start"), m.get("end"))
+        start, end = (
+            (span[0], span[1])
+            if isinstance(span, list | tuple) and len(span) == 2
+            else (m.get("start"), m.get("end"))
+        )
         if not isinstance(start, int) or not isinstance(end, int):
             continue
         if 0 <= start < end <= length:

@@ -120,10 +120,21 @@ class QueueParams:
         )
 
     def is_filtered(self) -> bool:
-        return any(
-            (self.label, self.brand, self.rule, self.source, self.status, self.since, self.until,
-             self.q)
-        ) or self.allowlisted != "hide"
+        return (
+            any(
+                (
+                    self.label,
+                    self.brand,
+                    self.rule,
+                    self.source,
+                    self.status,
+                    self.since,
+                    self.until,
+                    self.q,
+                )
+            )
+            or self.allowlisted != "hide"
+        )
 
 
 @dataclass(frozen=True)
@@ -149,7 +160,9 @@ class QueueResult:
         return max(1, -(-self.total // self.per_page))
 
 
-def _with_allowlist(stmt: Select[Any], mode: str, clause: ColumnElement[bool] | None) -> Select[Any]:
+def _with_allowlist(
+    stmt: Select[Any], mode: str, clause: ColumnElement[bool] | None
+) -> Select[Any]:
     if clause is None:
         return stmt if mode != "only" else stmt.where(false())
     if mode == "hide":

@@ -82,7 +82,9 @@ def brand_report(session: Session, brand: str, catalog: RuleCatalog, now: dateti
             .select_from(Ad)
             .where(Ad.landing_domain.is_not(None)),
             brand,
-        ).group_by(Ad.landing_domain).order_by(func.count().desc(), Ad.landing_domain)
+        )
+        .group_by(Ad.landing_domain)
+        .order_by(func.count().desc(), Ad.landing_domain)
     ).all()
     lookalikes = [
         Lookalike(d, n, first, last)
@@ -124,9 +126,9 @@ def brand_report(session: Session, brand: str, catalog: RuleCatalog, now: dateti
         by_source=_counts(session, Source.name, brand, (Source, Source.id == Ad.source_id)),
         by_status=_counts(session, Ad.status, brand),
         lookalikes=lookalikes,
-        advertisers=[
-            (a, n) for a, n in _counts(session, Ad.advertiser, brand) if a is not None
-        ][:TOP],
+        advertisers=[(a, n) for a, n in _counts(session, Ad.advertiser, brand) if a is not None][
+            :TOP
+        ],
         indicators=indicators,
         new_this_week=new_between(week_ago, now + timedelta(seconds=1)),
         new_week_before=new_between(week_ago - timedelta(days=7), week_ago),
@@ -152,7 +154,10 @@ class Trend:
     series: dict[str, list[int]]
 
     def rows(self) -> list[list[Any]]:
-        return [[d.isoformat(), *(self.series[s][i] for s in self.series)] for i, d in enumerate(self.days)]
+        return [
+            [d.isoformat(), *(self.series[s][i] for s in self.series)]
+            for i, d in enumerate(self.days)
+        ]
 
 
 def day_range(days: int, now: datetime) -> tuple[list[date], datetime]:
@@ -162,7 +167,9 @@ def day_range(days: int, now: datetime) -> tuple[list[date], datetime]:
     return [first + timedelta(days=i) for i in range(days)], start
 
 
-def trend(session: Session, *, by: str, days: int, now: datetime, brand: str | None = None) -> Trend:
+def trend(
+    session: Session, *, by: str, days: int, now: datetime, brand: str | None = None
+) -> Trend:
     """Flagged ads per day, one series per label (``by="label"``) or per brand (the
     :data:`MAX_TREND_SERIES` - 1 biggest, the rest summed as ``other``)."""
     axis, start = day_range(days, now)
@@ -213,9 +220,15 @@ class SourceHealth:
 def source_health(session: Session, now: datetime) -> list[SourceHealth]:
     day_ago = now - timedelta(hours=24)
     latest = dict(
-        session.execute(select(CrawlRun.source_id, func.max(CrawlRun.id)).group_by(CrawlRun.source_id)).all()
+        session.execute(
+            select(CrawlRun.source_id, func.max(CrawlRun.id)).group_by(CrawlRun.source_id)
+        ).all()
     )
-    runs = {r.id: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(latest.values())))} if latest else {}
+    runs = (
+        {r.id: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(latest.values())))}
+        if latest
+        else {}
+    )
     recent = session.execute(
         select(CrawlRun.source_id, CrawlRun.status, func.count())
         .where(CrawlRun.started_at >= day_ago)

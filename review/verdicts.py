@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review.web import CurrentUser
-from storage.allowlist import add_entry
+from storage.allowlist import add_entry, is_platform_domain
 from storage.models import Ad
 from storage.reviews import append_review
 
@@ -43,10 +43,22 @@ def apply_verdicts(
         if status == "false_positive" and (allow_domain or allow_advertiser):
             ad = session.get_one(Ad, ad_id)
             why = f"false positive on ad {ad_id}" + (f": {note.strip()}" if note.strip() else "")
-            if allow_domain and ad.landing_domain:
-                add_entry(session, "domain", ad.landing_domain, created_by=user.name, note=why,
-                          source_ad_id=ad_id)
+            if allow_domain and ad.landing_url and not is_platform_domain(ad.landing_domain):
+                add_entry(
+                    session,
+                    "domain",
+                    ad.landing_domain,
+                    created_by=user.name,
+                    note=why,
+                    source_ad_id=ad_id,
+                )
             if allow_advertiser and ad.advertiser and ad.advertiser.strip():
-                add_entry(session, "advertiser", ad.advertiser, created_by=user.name, note=why,
-                          source_ad_id=ad_id)
+                add_entry(
+                    session,
+                    "advertiser",
+                    ad.advertiser,
+                    created_by=user.name,
+                    note=why,
+                    source_ad_id=ad_id,
+                )
     return done

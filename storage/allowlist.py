@@ -27,6 +27,48 @@ from storage.models import ALLOWLIST_KINDS, Ad, AllowlistEntry
 from storage.sightings import registrable_host
 
 _SPACE = re.compile(r"\s+")
+# Platforms that carry everyone's ads (and shorteners): allowlisting one would hide every ad on it.
+PLATFORM_DOMAINS = frozenset(
+    {
+        "t.me",
+        "telegram.me",
+        "telegram.org",
+        "vk.com",
+        "vk.ru",
+        "vk.me",
+        "ok.ru",
+        "youtube.com",
+        "youtu.be",
+        "facebook.com",
+        "fb.com",
+        "fb.me",
+        "instagram.com",
+        "wa.me",
+        "whatsapp.com",
+        "tiktok.com",
+        "x.com",
+        "twitter.com",
+        "google.com",
+        "forms.gle",
+        "linktr.ee",
+        "bit.ly",
+        "clck.ru",
+        "tinyurl.com",
+        "goo.gl",
+        "taplink.cc",
+        "2gis.kz",
+        "olx.kz",
+        "kolesa.kz",
+        "krisha.kz",
+    }
+)
+
+
+def is_platform_domain(domain: str | None) -> bool:
+    if not domain:
+        return False
+    parts = domain.lower().split(".")
+    return any(".".join(parts[i:]) in PLATFORM_DOMAINS for i in range(len(parts) - 1))
 
 
 def normalize_domain(value: str) -> str:
@@ -87,9 +129,16 @@ def add_entry(
     """Allowlist a domain or an advertiser (idempotent: an existing entry is returned as is).
     Domains are stored normalised; advertisers as written (trimmed), compared case-folded."""
     if kind not in ALLOWLIST_KINDS:
-        raise UserError(f"unknown allowlist kind {kind!r}; expected one of {', '.join(ALLOWLIST_KINDS)}")
+        raise UserError(
+            f"unknown allowlist kind {kind!r}; expected one of {', '.join(ALLOWLIST_KINDS)}"
+        )
     if kind == "domain":
         stored = normalize_domain(value)
+        if is_platform_domain(stored):
+            raise UserError(
+                f"{stored} is a platform that carries everyone's ads: "
+                "allowlist the advertiser instead"
+            )
     else:
         normalize_advertiser(value)
         stored = _SPACE.sub(" ", value).strip()[:500]

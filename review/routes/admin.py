@@ -25,7 +25,9 @@ def users_page(
     error: str = "",
 ) -> Response:
     users = list(db.scalars(select(User).order_by(User.name)))
-    return render(request, "users.html", {"users": users, "roles": USER_ROLES, "error": error[:300]})
+    return render(
+        request, "users.html", {"users": users, "roles": USER_ROLES, "error": error[:300]}
+    )
 
 
 @router.post("/admin/users")
@@ -84,7 +86,8 @@ def change_user(
 @router.get("/allowlist")
 def allowlist_page(request: Request, db: Session = Depends(get_db), error: str = "") -> Response:
     return render(
-        request, "allowlist.html",
+        request,
+        "allowlist.html",
         {"entries": list_entries(db), "kinds": ALLOWLIST_KINDS, "error": error[:300]},
     )
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from review.adview import ads_sharing, load_ad_view
 from review.verdicts import VERDICTS, apply_verdicts
 from review.web import CurrentUser, current_user, get_db, redirect, render
+from storage.allowlist import is_platform_domain
 
 router = APIRouter()
 
@@ -19,7 +20,13 @@ def ad_page(ad_id: int, request: Request, db: Session = Depends(get_db)) -> Resp
     view = load_ad_view(db, ad_id, catalog)
     if view is None:
         raise HTTPException(404, "no such ad")
-    return render(request, "ad.html", {"v": view, "verdicts": VERDICTS, "catalog": catalog})
+    domain = view.ad.landing_domain
+    allow_domain_ok = bool(view.ad.landing_url and domain and not is_platform_domain(domain))
+    return render(
+        request,
+        "ad.html",
+        {"v": view, "verdicts": VERDICTS, "catalog": catalog, "allow_domain_ok": allow_domain_ok},
+    )
 
 
 @router.post("/ads/{ad_id}/verdict")
@@ -36,8 +43,13 @@ def ad_verdict(
         raise HTTPException(400, f"unknown verdict {status!r}")
     with request.app.state.sessions.begin() as db:
         if not apply_verdicts(
-            db, [ad_id], status, note=note, user=user,
-            allow_domain=allow_domain, allow_advertiser=allow_advertiser,
+            db,
+            [ad_id],
+            status,
+            note=note,
+            user=user,
+            allow_domain=allow_domain,
+            allow_advertiser=allow_advertiser,
         ):
             raise HTTPException(404, "no such ad")
     return redirect(f"/ads/{ad_id}#verdicts")

@@ -31,9 +31,16 @@ def cookie_secure(request: Request) -> bool:
     return request.url.scheme == "https" if mode == "auto" else mode == "1"
 
 
-def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
+def _set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None
+) -> None:
     response.set_cookie(
-        name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
         secure=cookie_secure(request),
     )
 
@@ -58,7 +65,12 @@ def login_form(request: Request, next: str = "/", failed: int = 0) -> Response: 
     response = render(
         request,
         "login.html",
-        {"pre_csrf": token, "next": safe_next(next), "failed": bool(failed), "throttled": failed == 2},
+        {
+            "pre_csrf": token,
+            "next": safe_next(next),
+            "failed": bool(failed),
+            "throttled": failed == 2,
+        },
         status=200,
     )
     _set_cookie(request, response, PRE_COOKIE, token, max_age=3600)
@@ -89,8 +101,13 @@ def login(
         new = start_session(db, user, hours=app.state.console.session_hours)
         locale = user.locale
     response = redirect(safe_next(next))
-    _set_cookie(request, response, SESSION_COOKIE, new.token,
-                max_age=int(app.state.console.session_hours * 3600))
+    _set_cookie(
+        request,
+        response,
+        SESSION_COOKIE,
+        new.token,
+        max_age=int(app.state.console.session_hours * 3600),
+    )
     response.delete_cookie(PRE_COOKIE, path="/")
     _set_cookie(request, response, LANG_COOKIE, locale, max_age=365 * 86400)
     return response
@@ -109,7 +126,9 @@ def logout(request: Request, user: CurrentUser = Depends(current_user)) -> Respo
 @router.post("/locale")
 @public
 def set_locale(
-    request: Request, lang: str = Form(..., max_length=5), next: str = Form("/", max_length=2000)  # noqa: A002
+    request: Request,
+    lang: str = Form(..., max_length=5),
+    next: str = Form("/", max_length=2000),  # noqa: A002
 ) -> Response:
     locale = pick_locale(lang if lang in LOCALES else None)
     user: CurrentUser | None = request.state.user

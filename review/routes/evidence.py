@@ -38,7 +38,9 @@ def evidence_page(evidence_id: int, request: Request, db: Session = Depends(get_
     except EvidenceUnavailable as exc:
         capture, error, text = None, str(exc), ""
     return render(
-        request, "evidence.html", {"ev": ev, "ad": ad, "capture": capture, "error": error, "text": text}
+        request,
+        "evidence.html",
+        {"ev": ev, "ad": ad, "capture": capture, "error": error, "text": text},
     )
 
 

@@ -26,7 +26,8 @@ def brands(request: Request, db: Session = Depends(get_db)) -> Response:
     quiet = sorted(k for k in catalog.brands if k not in known)
     peak = max((n for _, n in totals), default=0)
     return render(
-        request, "brands.html",
+        request,
+        "brands.html",
         {"totals": totals, "quiet": quiet, "catalog": catalog, "bar": bar, "peak": peak},
     )
 
@@ -87,5 +88,7 @@ def trends_csv(
     return Response(
         ("\ufeff" + buf.getvalue()).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="scamradar-hits-by-{by}-{days}d.csv"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="scamradar-hits-by-{by}-{days}d.csv"'
+        },
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from crawler.config import AppSettings
 from crawler.evidence import WarcStore
@@ -19,24 +20,31 @@ from review.accounts import create_user
 from review.app import create_app
 from review.config import ConsoleSettings
 from storage.db import make_engine, session_factory
-from sqlalchemy import select
-
 from storage.models import Indicator, SourceAlert
 from storage.runs import RunCounts, close_crawl_run, get_or_create_source, open_crawl_run
-from storage.sightings import AdSighting, HitData, add_evidence, attach_hits, link_indicators, record_sightings
+from storage.sightings import (
+    AdSighting,
+    HitData,
+    add_evidence,
+    attach_hits,
+    link_indicators,
+    record_sightings,
+)
 
 PASSWORD = "correct horse battery staple"
 HOSTILE_TITLE = "<script>window.__pwned='title'</script>Halyk Invest"
 HOSTILE_TEXT = (
     "Halyk платформа: доход 5% в день! <img src=x onerror=\"window.__pwned='img'\"> "
-    "<a href=\"javascript:window.__pwned='link'\">жми</a> </textarea><script>window.__pwned='ta'</script> "
+    "<a href=\"javascript:window.__pwned='link'\">жми</a> "
+    "</textarea><script>window.__pwned='ta'</script> "
     "' OR 1=1 -- ; DROP TABLE ads; %_\\"
 )
 HOSTILE_ADVERTISER = "\"><svg onload=window.__pwned='adv'>"
 HOSTILE_PAGE = (
     b"<html><head><script>parent.__pwned='frame';top.__pwned='frame'</script></head>"
     b"<body onload=\"parent.__pwned='onload'\"><h1>Halyk Invest</h1><p>Zarabotok 5% v den</p>"
-    b"<img src=\"http://127.0.0.1:9/beacon.gif\"><form action=\"https://evil.example/\"><input name=p></form>"
+    b'<img src="http://127.0.0.1:9/beacon.gif">'
+    b'<form action="https://evil.example/"><input name=p></form>'
     b"</body></html>"
 )
 
@@ -74,75 +82,187 @@ def seed(url: str, evidence_dir: Path) -> Seeded:
             run = open_crawl_run(s, tg)
             halyk_text = "Halyk Invest: пассивный доход от 500 000 ₸ в месяц, пишите в директ"
             sightings = [
-                AdSighting(spider="telegram", external_id="tg/1", title="Halyk Invest", text=halyk_text,
-                           url="https://t.me/scam/1", landing_url="https://halyk-invest.top/start",
-                           advertiser="Halyk Invest Pro", seen_at=now - timedelta(hours=1)),
-                AdSighting(spider="telegram", external_id="tg/2", title="Kaspi Capital",
-                           text="Kaspi Capital: вложите 50 000 и получайте 5% в день",
-                           url="https://t.me/scam/2", landing_url="https://kaspi-capital.top/",
-                           advertiser="Kaspi Capital", seen_at=now - timedelta(hours=2)),
-                AdSighting(spider="telegram", external_id="tg/3", title=None,
-                           text="Вернём деньги, украденные мошенниками. Юрист, гарантия возврата",
-                           url="https://t.me/scam/3", advertiser="Юрист Помощь",
-                           seen_at=now - timedelta(hours=3)),
-                AdSighting(spider="telegram", external_id="tg/4", title=HOSTILE_TITLE, text=HOSTILE_TEXT,
-                           url="javascript:alert(1)", landing_url="https://halyk-bonus.xyz/",
-                           advertiser=HOSTILE_ADVERTISER, seen_at=now - timedelta(minutes=30)),
-                AdSighting(spider="telegram", external_id="tg/5", title="Kaspi Депозит",
-                           text="Депозит в Kaspi: ставка 14%", url="https://kaspi.kz/deposit",
-                           landing_url="https://kaspi.kz/deposit", advertiser="Kaspi Bank",
-                           seen_at=now - timedelta(hours=4)),
+                AdSighting(
+                    spider="telegram",
+                    external_id="tg/1",
+                    title="Halyk Invest",
+                    text=halyk_text,
+                    url="https://t.me/scam/1",
+                    landing_url="https://halyk-invest.top/start",
+                    advertiser="Halyk Invest Pro",
+                    seen_at=now - timedelta(hours=1),
+                ),
+                AdSighting(
+                    spider="telegram",
+                    external_id="tg/2",
+                    title="Kaspi Capital",
+                    text="Kaspi Capital: вложите 50 000 и получайте 5% в день",
+                    url="https://t.me/scam/2",
+                    landing_url="https://kaspi-capital.top/",
+                    advertiser="Kaspi Capital",
+                    seen_at=now - timedelta(hours=2),
+                ),
+                AdSighting(
+                    spider="telegram",
+                    external_id="tg/3",
+                    title=None,
+                    text="Вернём деньги, украденные мошенниками. Юрист, гарантия возврата",
+                    url="https://t.me/scam/3",
+                    advertiser="Юрист Помощь",
+                    seen_at=now - timedelta(hours=3),
+                ),
+                AdSighting(
+                    spider="telegram",
+                    external_id="tg/4",
+                    title=HOSTILE_TITLE,
+                    text=HOSTILE_TEXT,
+                    url="javascript:alert(1)",
+                    landing_url="https://halyk-bonus.xyz/",
+                    advertiser=HOSTILE_ADVERTISER,
+                    seen_at=now - timedelta(minutes=30),
+                ),
+                AdSighting(
+                    spider="telegram",
+                    external_id="tg/5",
+                    title="Kaspi Депозит",
+                    text="Депозит в Kaspi: ставка 14%",
+                    url="https://kaspi.kz/deposit",
+                    landing_url="https://kaspi.kz/deposit",
+                    advertiser="Kaspi Bank",
+                    seen_at=now - timedelta(hours=4),
+                ),
             ]
             out = record_sightings(s, tg.id, sightings, run_id=run.id)
             halyk, kaspi, recovery, hostile, legit = (o.ad_id for o in out)
-            old = record_sightings(s, landing.id, [
-                AdSighting(spider="landing", text="Halyk Group инвестиции, старый лендинг",
-                           landing_url="https://halyk-old.site/", advertiser="Old Halyk",
-                           seen_at=now - timedelta(days=40)),
-            ])[0].ad_id
+            old = record_sightings(
+                s,
+                landing.id,
+                [
+                    AdSighting(
+                        spider="landing",
+                        text="Halyk Group инвестиции, старый лендинг",
+                        landing_url="https://halyk-old.site/",
+                        advertiser="Old Halyk",
+                        seen_at=now - timedelta(days=40),
+                    ),
+                ],
+            )[0].ad_id
             rs = "test-rules"
-            attach_hits(s, [
-                (halyk, HitData("fake_investment", 0.92, rs, brands=["halyk"],
-                                rules=[("fake_investment.brand_platform", 1)],
-                                matches=[{"rule": "fake_investment.brand_platform", "brand": "halyk",
-                                          "field": "text", "span": _span(halyk_text, "Halyk"),
-                                          "text": "Halyk", "signal": "brand"},
-                                         {"rule": "fake_investment.brand_platform", "brand": None,
-                                          "field": "text", "start": _span(halyk_text, "пассивный доход")[0],
-                                          "end": _span(halyk_text, "пассивный доход")[1],
-                                          "text": "пассивный доход", "signal": "income_claim"}])),
-                (kaspi, HitData("fake_investment", 0.81, rs, brands=["kaspi"],
-                                rules=[("fake_investment.brand_platform", 1),
-                                       ("fake_investment.promised_return", 1)])),
-                (recovery, HitData("recovery_scam", 0.77, rs, rules=[("recovery_scam.paid_recovery", 1)])),
-                (hostile, HitData("fake_investment", 0.66, rs, brands=["halyk"],
-                                  rules=[("fake_investment.brand_platform", 1)],
-                                  matches=[{"rule": "fake_investment.brand_platform", "field": "text",
-                                            "span": _span(HOSTILE_TEXT, "<img src=x onerror"),
-                                            "text": "x"}])),
-                (legit, HitData("legit", 0.1, rs)),
-                (old, HitData("fake_investment", 0.7, rs, brands=["halyk"],
-                              rules=[("fake_investment.endorsement", 1)])),
-            ])
+            attach_hits(
+                s,
+                [
+                    (
+                        halyk,
+                        HitData(
+                            "fake_investment",
+                            0.92,
+                            rs,
+                            brands=["halyk"],
+                            rules=[("fake_investment.brand_platform", 1)],
+                            matches=[
+                                {
+                                    "rule": "fake_investment.brand_platform",
+                                    "brand": "halyk",
+                                    "field": "text",
+                                    "span": _span(halyk_text, "Halyk"),
+                                    "text": "Halyk",
+                                    "signal": "brand",
+                                },
+                                {
+                                    "rule": "fake_investment.brand_platform",
+                                    "brand": None,
+                                    "field": "text",
+                                    "start": _span(halyk_text, "пассивный доход")[0],
+                                    "end": _span(halyk_text, "пассивный доход")[1],
+                                    "text": "пассивный доход",
+                                    "signal": "income_claim",
+                                },
+                            ],
+                        ),
+                    ),
+                    (
+                        kaspi,
+                        HitData(
+                            "fake_investment",
+                            0.81,
+                            rs,
+                            brands=["kaspi"],
+                            rules=[
+                                ("fake_investment.brand_platform", 1),
+                                ("fake_investment.promised_return", 1),
+                            ],
+                        ),
+                    ),
+                    (
+                        recovery,
+                        HitData(
+                            "recovery_scam", 0.77, rs, rules=[("recovery_scam.paid_recovery", 1)]
+                        ),
+                    ),
+                    (
+                        hostile,
+                        HitData(
+                            "fake_investment",
+                            0.66,
+                            rs,
+                            brands=["halyk"],
+                            rules=[("fake_investment.brand_platform", 1)],
+                            matches=[
+                                {
+                                    "rule": "fake_investment.brand_platform",
+                                    "field": "text",
+                                    "span": _span(HOSTILE_TEXT, "<img src=x onerror"),
+                                    "text": "x",
+                                }
+                            ],
+                        ),
+                    ),
+                    (legit, HitData("legit", 0.1, rs)),
+                    (
+                        old,
+                        HitData(
+                            "fake_investment",
+                            0.7,
+                            rs,
+                            brands=["halyk"],
+                            rules=[("fake_investment.endorsement", 1)],
+                        ),
+                    ),
+                ],
+            )
             link_indicators(s, halyk, [("phone", "+77011234567"), ("domain", "halyk-invest.top")])
             link_indicators(s, kaspi, [("phone", "+77011234567")])
             link_indicators(s, hostile, [("handle", "@<b>bold</b>")])
             phone = s.scalar(select(Indicator.id).where(Indicator.value == "+77011234567"))
             store = WarcStore(evidence_dir, "tg-main/test.warc.gz")
-            ref = store.write(Capture(url="https://halyk-bonus.xyz/", status=200,
-                                      headers={"Content-Type": "text/html; charset=utf-8"},
-                                      body=HOSTILE_PAGE, fetched_at=now - timedelta(minutes=30),
-                                      kind="landing"))
+            ref = store.write(
+                Capture(
+                    url="https://halyk-bonus.xyz/",
+                    status=200,
+                    headers={"Content-Type": "text/html; charset=utf-8"},
+                    body=HOSTILE_PAGE,
+                    fetched_at=now - timedelta(minutes=30),
+                    kind="landing",
+                )
+            )
             store.close()
             row = ref.row(hostile, run.id)
             row.pop("ad_id", None)
             ev = add_evidence(s, hostile, **row)
             close_crawl_run(s, run.id, "finished", RunCounts(items=5, ads_new=5, hits=4))
             failed = open_crawl_run(s, landing)
-            close_crawl_run(s, failed.id, "failed", RunCounts(errors=3), error="<b>HTTP 500</b> from landing")
-            s.add(SourceAlert(source_id=landing.id, reason="3 failed runs in a row <script>x</script>"))
+            close_crawl_run(
+                s, failed.id, "failed", RunCounts(errors=3), error="<b>HTTP 500</b> from landing"
+            )
+            s.add(
+                SourceAlert(
+                    source_id=landing.id, reason="3 failed runs in a row <script>x</script>"
+                )
+            )
             evidence_id = ev.id
-        return Seeded(url, evidence_dir, halyk, kaspi, recovery, hostile, legit, old, evidence_id, phone)
+        return Seeded(
+            url, evidence_dir, halyk, kaspi, recovery, hostile, legit, old, evidence_id, phone
+        )
     finally:
         engine.dispose()
 
@@ -164,7 +284,9 @@ def seeded(fresh_db_url: str, tmp_path: Path) -> Seeded:
     return data
 
 
-def make_client(seeded: Seeded, base_url: str = "http://testserver", **console: object) -> TestClient:
+def make_client(
+    seeded: Seeded, base_url: str = "http://testserver", **console: object
+) -> TestClient:
     app = create_app(
         AppSettings(database_url=seeded.url, evidence_dir=seeded.evidence_dir),
         ConsoleSettings(**console),  # type: ignore[arg-type]
@@ -220,6 +342,6 @@ class Kit:
     add_user = staticmethod(add_user)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def kit() -> type[Kit]:
     return Kit

@@ -21,13 +21,13 @@ def test_ad_page_highlights_the_matched_words(analyst: TestClient, seeded: Any) 
 def test_ad_page_escapes_every_scraped_string(analyst: TestClient, seeded: Any, kit: Any) -> None:
     html = analyst.get(f"/ads/{seeded.hostile}").text
     assert "<script>window.__pwned" not in html
-    assert "onerror=\"window" not in html and "<img src=x" not in html
+    assert 'onerror="window' not in html and "<img src=x" not in html
     assert "<svg onload" not in html
     assert 'href="javascript:' not in html
     assert "</textarea><script>" not in html
     assert "&lt;script&gt;window.__pwned=&#39;title&#39;&lt;/script&gt;" in html
     # the highlighted span is escaped inside the mark, too
-    assert "<mark title=\"fake_investment.brand_platform\">&lt;img src=x onerror</mark>" in html
+    assert '<mark title="fake_investment.brand_platform">&lt;img src=x onerror</mark>' in html
     assert "@&lt;b&gt;bold&lt;/b&gt;" in html
     # addresses from ads are never links
     assert "https://halyk-bonus.xyz/" in html and 'href="https://halyk-bonus.xyz' not in html
@@ -40,7 +40,9 @@ def test_indicator_links_to_the_other_ads_that_share_it(analyst: TestClient, see
     assert f'href="/ads/{seeded.kaspi}"' in shared and f'href="/ads/{seeded.halyk}"' in shared
 
 
-def test_evidence_is_verified_and_shown_as_text_and_in_a_sandbox(analyst: TestClient, seeded: Any) -> None:
+def test_evidence_is_verified_and_shown_as_text_and_in_a_sandbox(
+    analyst: TestClient, seeded: Any
+) -> None:
     page = analyst.get(f"/evidence/{seeded.evidence_id}")
     assert 'id="integrity"' in page.text and "badge ok" in page.text
     assert "Zarabotok 5% v den" in page.text
@@ -53,12 +55,17 @@ def test_evidence_is_verified_and_shown_as_text_and_in_a_sandbox(analyst: TestCl
     assert frame.headers["content-type"].startswith("text/html")
 
 
-def test_ad_page_shows_the_verdict_history_with_who_and_when(analyst: TestClient, seeded: Any, kit: Any) -> None:
+def test_ad_page_shows_the_verdict_history_with_who_and_when(
+    analyst: TestClient, seeded: Any, kit: Any
+) -> None:
     token = kit.csrf_of(analyst)
-    analyst.post(f"/ads/{seeded.halyk}/verdict", data={"status": "escalated", "note": "<b>to bank</b>", "csrf": token})
+    analyst.post(
+        f"/ads/{seeded.halyk}/verdict",
+        data={"status": "escalated", "note": "<b>to bank</b>", "csrf": token},
+    )
     analyst.post(f"/ads/{seeded.halyk}/verdict", data={"status": "taken_down", "csrf": token})
     html = analyst.get(f"/ads/{seeded.halyk}").text
-    history = html[html.index('id="verdicts"'):]
+    history = html[html.index('id="verdicts"') :]
     assert history.count("analyst1") == 2
     assert "&lt;b&gt;to bank&lt;/b&gt;" in history
     assert 'id="ad-status">' in html
@@ -79,12 +86,20 @@ def test_brand_report_counts_schemes_channels_lookalikes_and_new_this_week(
 
 def test_trends_draw_a_chart_and_give_the_same_series_as_csv(analyst: TestClient) -> None:
     html = analyst.get("/trends?days=7").text
-    assert html.count("<svg class=\"chart\"") == 2 and "<polyline" in html
-    rows = list(csv.reader(io.StringIO(analyst.get("/trends.csv?by=label&days=7").content.decode("utf-8-sig"))))
+    assert html.count('<svg class="chart"') == 2 and "<polyline" in html
+    rows = list(
+        csv.reader(
+            io.StringIO(analyst.get("/trends.csv?by=label&days=7").content.decode("utf-8-sig"))
+        )
+    )
     assert rows[0] == ["date", "fake_investment", "recovery_scam"]
     assert len(rows) == 8
     assert sum(int(r[1]) for r in rows[1:]) == 4  # every hit was made today
-    by_brand = list(csv.reader(io.StringIO(analyst.get("/trends.csv?by=brand&days=30").content.decode("utf-8-sig"))))
+    by_brand = list(
+        csv.reader(
+            io.StringIO(analyst.get("/trends.csv?by=brand&days=30").content.decode("utf-8-sig"))
+        )
+    )
     assert set(by_brand[0][1:]) == {"halyk", "kaspi"}
     assert analyst.get("/trends.csv?by=nonsense").status_code == 400
 
@@ -95,7 +110,7 @@ def test_source_health_shows_run_history_and_open_alarms(analyst: TestClient) ->
     assert "&lt;b&gt;HTTP 500&lt;/b&gt;" in html
     assert "tg-main" in html and "landing-pages" in html
     only = analyst.get("/sources?source=tg-main").text
-    assert only[only.index('id="runs"'):].count("landing-pages") == 0
+    assert only[only.index('id="runs"') :].count("landing-pages") == 0
 
 
 def test_the_interface_speaks_russian_by_default_and_remembers_the_choice(
