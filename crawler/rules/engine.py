@@ -152,10 +152,9 @@ class Engine:
                 if not (m.start() and text[m.start() - 1].isdigit()):
                     add("phone", _Hit(m.start(), m.end()))
                     break
-        if "@" in text or "me/" in text or "bot" in text:
-            m = builtin.HANDLE_RE.search(text)
-            if m:
-                add("handle", _Hit(m.start(), m.end()))
+        hs = builtin.handle(text)
+        if hs:
+            add("handle", _Hit(hs[0], hs[1]))
         for host, hs, he in builtin.domains_in(original):
             if sum(1 for lab in host.split(".") if len(lab) == 1) >= 2:
                 continue  # H.a.l.y.k is a spaced word, not a domain

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 LABELS = ("fake_investment", "recovery_scam", "legit")
 SCAM_LABELS = ("fake_investment", "recovery_scam")
@@ -45,14 +45,14 @@ class Rule:
     line: int
 
 
-@dataclass(frozen=True)
-class FiredRule:
+class FiredRule(NamedTuple):
     id: str
     version: int
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
+    """Evidence: which rule, which brand, which field, which span of the original text."""
+
     rule: str
     brand: str | None
     field: str

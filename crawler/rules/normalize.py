@@ -199,7 +199,7 @@ class Normalized:
 
     def tokens(self) -> list[tuple[str, int, int]]:
         if self._tokens is None:
-            self._tokens = [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(self.text)]
+            self._tokens = [(m.group(), *m.span()) for m in _WORD_RE.finditer(self.text)]
         return self._tokens
 
 
@@ -294,24 +294,34 @@ def _sub_with_map(regex: re.Pattern[str], repl, text: str) -> tuple[str, EditMap
     return "".join(parts), EditMap.from_edits(edits)
 
 
-def _skeleton_fix(m: re.Match[str]) -> str:
-    g = m.group()
-    if g in _DIGRAPHS:
-        return _DIGRAPHS[g]
-    if g[0] == "|":  # |nvest (a word that starts with a pipe)
-        i = m.start()
-        return "i" if i == 0 or not m.string[i - 1].isalnum() else g
-    if g[-1] == "|" and len(g) == 3 and g[1] != "|":  # KASP| (a word that ends with a pipe)
-        return g[:2] + "i"
-    # K4$pi, H@lyk, Ha|yk, p0luchatel: the letter, then the symbols read as letters.
-    return g[0] + "".join("l" if c == "|" else LEET[c] for c in g[1:])
+def _leet_fix(text: str) -> str:
+    """Leetspeak read as letters, one character for one: K4$pi, H@lyk, Ha|yk, KASP|, |nvest."""
+    chars: list[str] | None = None
+    n = len(text)
+    for m in _LEET_CAND_RE.finditer(text):
+        i, j = m.start(), m.end()
+        prev = text[i - 1] if i else ""
+        nxt = text[j] if j < n else ""
+        before = "a" <= prev <= "z"
+        after = "a" <= nxt <= "z"
+        g = m.group()
+        if before and after:
+            rep = "".join("l" if c == "|" else LEET[c] for c in g)
+        elif g == "|" and before and i >= 2 and "a" <= text[i - 2] <= "z" and not nxt.isalnum():
+            rep = "i"  # KASP|
+        elif g == "|" and after and j + 1 < n and "a" <= text[j + 1] <= "z" and not prev.isalnum():
+            rep = "i"  # |nvest
+        else:
+            continue
+        if chars is None:
+            chars = list(text)
+        chars[i:j] = rep
+    return text if chars is None else "".join(chars)
 
 
-# One pass over the skeleton: leetspeak between letters, and translit digraphs (kh, ts, sch).
-# (No leading look-behind: that would make the regex test every position, several times slower.)
-_SKELETON_FIX_RE = re.compile(
-    r"[a-z][013457@$|!]{1,3}(?=[a-z])|[a-z]{2}\|(?![a-z0-9])|\|(?=[a-z]{2})|shch|sch|kh|ts"
-)
+_LEET_CAND_RE = re.compile(r"[013457@$|!]{1,3}")
+# Translit digraphs (kh, ts, sch) folded like the Cyrillic letters they stand for.
+_SKELETON_FIX_RE = re.compile(r"shch|sch|kh|ts")
 _ASCII_LETTERS_RE = re.compile(r"[a-zA-Z]")
 
 
@@ -352,8 +362,9 @@ def normalize(text: str) -> Normalized:
         out, em = _sub_with_map(_SPACED_RE, lambda mm: _SPACED_SEP_RE.sub("", mm.group()), out)
         if em:
             maps.append(em)
+    out = _leet_fix(out)
     if _SKELETON_FIX_RE.search(out):
-        out, em = _sub_with_map(_SKELETON_FIX_RE, _skeleton_fix, out)
+        out, em = _sub_with_map(_SKELETON_FIX_RE, lambda mm: _DIGRAPHS[mm.group()], out)
         if em:
             maps.append(em)
     return Normalized(original=text, text=out, maps=maps, lookalike_latin=tuple(lookalikes))

@@ -17,13 +17,27 @@ MONEY_RE = re.compile(  # noqa: E501
     rf"|(?P<n2>{_NUM})\s?(?:(?P<u2>{_UNIT})(?![a-z0-9])\.?\s?(?P<c2>{_CUR})?|(?P<c3>{_CUR}))(?![a-z0-9]))"
 )
 _UNIT_VALUE = {"k": 1e3, "kk": 1e6, "t": 1e3, "m": 1e6, "mi": 1e6, "ml": 1e6, "mlrd": 1e9}
-PCT_RE = re.compile(
-    r"(?<![\d.,])\d+(?:[.,]\d+)?(?:\s?[-–—]\s?\d+(?:[.,]\d+)?)?\s?(?:%|procent\w*|paiyz\w*)"
-)
+PCT_RE = re.compile(r"\d+(?:[.,]\d+)?(?:\s?[-–—]\s?\d+(?:[.,]\d+)?)?\s?(?:%|procent\w*|paiyz\w*)")
 PHONE_RE = re.compile(r"(?:\+?7|8)[\s\-(]*7\d{2}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)")
-HANDLE_RE = re.compile(
-    r"(?<![\w.])@[a-z0-9_.]{3,}|t\.me/|wa\.me/|telegram\.me/|(?<![a-z0-9])[a-z0-9_]{3,}bot(?![a-z0-9])"
-)
+HANDLE_RE = re.compile(r"@[a-z0-9_.]{3}|t\.me/|wa\.me/|telegram\.me/")
+_BOT_RE = re.compile(r"bot(?![a-z0-9])")
+
+
+def handle(text: str) -> tuple[int, int] | None:
+    """A messenger handle, t.me / wa.me link or a …_bot name (normalised text)."""
+    if "@" in text or "me/" in text:
+        m = HANDLE_RE.search(text)
+        if m:
+            return m.span()
+    if "bot" in text:
+        for m in _BOT_RE.finditer(text):
+            i = m.start()
+            word = text[max(0, i - 30) : i]
+            if i >= 3 and all(c.isalnum() or c == "_" for c in text[i - 3 : i]) and "_" in word:
+                return i - 3, m.end()
+    return None
+
+
 # Domains in running text are found from their TLD backwards (no scan of every position).
 TLD_HINT_RE = re.compile(
     r"\.(?:kz|қаз|com|net|org|info|online|site|top|pro|club|click|app|io|xyz|live|biz|shop|store|link|"
