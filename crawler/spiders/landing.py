@@ -30,34 +30,28 @@ Stats: ``landing/targets`` (``/config``, ``/queue``), ``landing/fetched``, ``lan
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Request
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadTimeoutError,
-    ResponseDataLossError,
-)
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.defer import CancelledError
-from twisted.internet.error import (
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
 from twisted.python.failure import Failure
-from twisted.web._newclient import ResponseNeverReceived
 
 from crawler.items import AdItem, Capture
 from crawler.landing_cloak import compare_pages, normalise_url, strip_tracking
 from crawler.landing_extract import PageAnalysis, analyse_page, decode_html_response
+from crawler.landing_fetch import (
+    ALL_FAILED_MIN_TARGETS,
+    BOT_HEADERS,
+    BOT_STATUSES,
+    DEFAULT_MAX_TARGETS,
+    DEFAULT_MOBILE_USER_AGENT,
+    LANDING_SETTINGS,
+    MOBILE_HEADERS,
+    describe_failure,
+    rebase,
+    target_url,
+)
 from crawler.netguard import (
     REFUSAL_META,
     UNTRUSTED_META,
@@ -74,42 +68,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: A current Android Chrome; overridden by the ``SCAMRADAR_MOBILE_USER_AGENT`` setting.
-DEFAULT_MOBILE_USER_AGENT = (
-    "Mozilla/5.0 (Linux; Android 14; SM-A546B) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/129.0.6668.100 Mobile Safari/537.36"
-)
-MOBILE_HEADERS = {
-    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/webp,*/*;q=0.8",
-    "Accept-Language": "ru-KZ,ru;q=0.9,kk-KZ;q=0.8,kk;q=0.7,en-US;q=0.6,en;q=0.5",
-    "Sec-CH-UA-Mobile": "?1",
-    "Sec-CH-UA-Platform": '"Android"',
-    "Upgrade-Insecure-Requests": "1",
-}
-BOT_HEADERS = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", "Accept-Language": "en"}
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_OPAQUE_SCHEME = re.compile(
-    r"^(?:javascript|mailto|tel|sms|data|file|about|blob|tg|viber|whatsapp|intent):", re.IGNORECASE
-)
-#: Both fetches take 4xx/5xx answers into their callbacks: for the phone a dead page is an
-#: outcome of the target (failed, "HTTP 404"), for the bot a 404 against a 200 is cloaking.
-BOT_STATUSES = list(range(400, 600))
-DEFAULT_MAX_TARGETS = 500
-#: Landing-specific Scrapy settings (a page is small; a kit serving 100 MB is not a page).
-LANDING_SETTINGS: dict[str, Any] = {
-    "ROBOTSTXT_OBEY": False,
-    "DOWNLOAD_MAXSIZE": 8 * 1024 * 1024,
-    "DOWNLOAD_WARNSIZE": 2 * 1024 * 1024,
-    "REDIRECT_MAX_TIMES": 10,
-    "METAREFRESH_MAXDELAY": 15,
-    "RETRY_TIMES": 1,
-    # A dead scam page (gone domain, 404, timeout) is an outcome recorded on its target and in
-    # landing/failed/<reason>, not a crawl error; see closed() for the run-level health check.
-    "RETRY_GIVE_UP_LOG_LEVEL": "WARNING",
-}
-#: At least this many targets, all failed for network reasons → the run logs an error (failed).
-ALL_FAILED_MIN_TARGETS = 3
-
 
 class LandingSpider(SourceSpider):
     """Parameters (sources.yaml): ``urls`` (optional, trusted), ``max_targets`` (queued targets per
@@ -121,21 +79,12 @@ class LandingSpider(SourceSpider):
 
     def __init__(self, source: Any = None, config: str | None = None, **kwargs: Any) -> None:
         super().__init__(source, config, **kwargs)
-        self.config_urls = [self.rebase(u) for u in self.source.param("urls", [])]
+        self.config_urls = [rebase(u, self.base_url) for u in self.source.param("urls", [])]
         self.max_targets = int(self.source.param("max_targets", DEFAULT_MAX_TARGETS))
         #: Hosts the guard trusts at connect time: the config's own (netguard.NetGuardMiddleware).
         self.trusted_hosts = frozenset(
             h for h in (url_host(u) for u in [*self.config_urls, self.base_url]) if h
         )
-
-    def rebase(self, url: str) -> str:
-        """``url`` served from ``base_url`` when one is configured (path and query kept)."""
-        if not self.base_url:
-            return url
-        parts = urlsplit(url)
-        base = urlsplit(self.base_url)
-        path = base.path.rstrip("/") + (parts.path or "/")
-        return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -411,42 +360,8 @@ class LandingSpider(SourceSpider):
         return analyse_page(decoded.text, response.url), decoded.encoding
 
 
-def target_url(raw: str) -> str:
-    """A queued target as a URL: a bare domain (certificate logs queue those, wildcards
-    included) becomes ``https://<domain>/``; a URL with a scheme is left as it is (the guard
-    refuses what is not http(s))."""
-    value = raw.strip()
-    if _SCHEME.match(value) or _OPAQUE_SCHEME.match(value):
-        return value
-    host, _, rest = value.partition("/")
-    return f"https://{host.removeprefix('*.').strip('.')}/{rest}"
-
-
 class _StateResponse:
     """The bits of a response :meth:`LandingSpider.finish` reads, for a failed bot request."""
 
     def __init__(self, request: Request) -> None:
         self.meta = request.meta
-
-
-def describe_failure(failure: Failure) -> tuple[str, str]:
-    """A short reason code and a readable detail for a failed download."""
-    if failure.check(HttpError):
-        status = failure.value.response.status
-        return "http_status", f"HTTP {status}"
-    if failure.check(DownloadTimeoutError, TimeoutError, TCPTimedOutError):
-        return "timeout", f"timed out: {failure.getErrorMessage()}"
-    if failure.check(DNSLookupError, CannotResolveHostError):
-        return "dns", f"host not found: {failure.getErrorMessage()}"
-    if failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
-        return "connection_refused", "connection refused"
-    if failure.check(DownloadCancelledError, CancelledError):
-        return (
-            "too_large",
-            f"download cancelled: {failure.getErrorMessage() or 'over DOWNLOAD_MAXSIZE'}",
-        )
-    if failure.check(ResponseDataLossError):
-        return "truncated", f"truncated body: {failure.getErrorMessage()}"
-    if failure.check(ResponseNeverReceived):
-        return "no_response", f"no response: {failure.getErrorMessage()}"
-    return "error", f"{failure.type.__name__}: {failure.getErrorMessage()}"

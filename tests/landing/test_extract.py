@@ -163,6 +163,6 @@ def test_the_external_id_is_the_page_url_without_tracking_normalised() -> None:
     ],
 )
 def test_queued_targets_without_a_scheme_are_fetched_over_https(raw: str, url: str) -> None:
-    from crawler.spiders.landing import target_url
+    from crawler.landing_fetch import target_url
 
     assert target_url(raw) == url
