@@ -22,7 +22,7 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo -n)
   echo "scripts/test.sh: installing ${apt_packages[*]} for the browser tests" >&2
   if ! { "${sudo_cmd[@]}" apt-get update -qq \
-      && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq \
+      && "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
          --no-install-recommends "${apt_packages[@]}" >/dev/null; }; then
     echo "scripts/test.sh: could not install ${apt_packages[*]}; the browser tests will skip" >&2
   fi
