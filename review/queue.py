@@ -177,20 +177,39 @@ def _count(session: Session, f: AdFilter, mode: str, clause: ColumnElement[bool]
     return session.scalar(stmt) or 0
 
 
-def _facet(
-    session: Session, column: Any, f: AdFilter, mode: str, clause: ColumnElement[bool] | None
-) -> dict[str, int]:
+def _tally(
+    session: Session, f: AdFilter, p: QueueParams, clause: ColumnElement[bool] | None
+) -> tuple[int, dict[str, int], dict[str, int]]:
+    """The total and the counts per status and per label, from one query: grouped by (label,
+    status) without those two filters, so that each facet counts as if its own filter were off."""
     stmt = _with_allowlist(
-        filtered(select(column, func.count()).select_from(Ad), f), mode, clause
-    ).group_by(column)
-    return {key: n for key, n in session.execute(stmt) if key is not None}
+        filtered(
+            select(Ad.label, Ad.status, func.count()).select_from(Ad),
+            replace(f, labels=(), statuses=()),
+        ),
+        p.allowlisted,
+        clause,
+    ).group_by(Ad.label, Ad.status)
+    total = 0
+    by_status: dict[str, int] = {}
+    by_label: dict[str, int] = {}
+    for label, status, n in session.execute(stmt):
+        label_ok = p.label is None or label == p.label
+        status_ok = p.status is None or status == p.status
+        if label_ok and status_ok:
+            total += n
+        if label_ok:
+            by_status[status] = by_status.get(status, 0) + n
+        if status_ok and label is not None:
+            by_label[label] = by_label.get(label, 0) + n
+    return total, by_status, by_label
 
 
 def run_queue(session: Session, p: QueueParams) -> QueueResult:
     f = p.ad_filter()
     has_allowlist = session.scalar(select(AllowlistEntry.id).limit(1)) is not None
     clause = allowlisted_clause() if has_allowlist else None
-    total = _count(session, f, p.allowlisted, clause)
+    total, by_status, by_label = _tally(session, f, p, clause)
     keys = (
         (Ad.last_seen.desc(), Ad.id.desc())
         if p.order == "date"
@@ -219,8 +238,8 @@ def run_queue(session: Session, p: QueueParams) -> QueueResult:
         total=total,
         page=p.page,
         per_page=p.per_page,
-        by_status=_facet(session, Ad.status, replace(f, statuses=()), p.allowlisted, clause),
-        by_label=_facet(session, Ad.label, replace(f, labels=()), p.allowlisted, clause),
+        by_status=by_status,
+        by_label=by_label,
         allowlisted_hidden=hidden,
     )
 

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from review.queue import PER_PAGE_CHOICES, QueueParams, filter_choices, run_queue
+from review.queue import (
+    PER_PAGE_CHOICES,
+    FilterChoices,
+    QueueParams,
+    filter_choices,
+    run_queue,
+)
 from review.verdicts import VERDICTS, apply_verdicts
 from review.web import CurrentUser, current_user, get_db, redirect, render, safe_next
 from storage.models import FLAGGED_LABELS, REVIEW_STATUSES
 
 router = APIRouter()
 MAX_BULK = 500
+CHOICES_TTL = 60.0  # seconds: new brands, rules and sources appear in the drop-downs this late
+
+
+def _choices(request: Request, db: Session) -> FilterChoices:
+    cached = getattr(request.app.state, "filter_choices", None)
+    now = time.monotonic()
+    if cached is None or now - cached[0] > CHOICES_TTL:
+        cached = (now, filter_choices(db))
+        request.app.state.filter_choices = cached
+    return cached[1]
 
 
 @router.get("/")
@@ -25,7 +43,7 @@ def queue(request: Request, db: Session = Depends(get_db)) -> Response:
         {
             "p": params,
             "result": result,
-            "choices": filter_choices(db),
+            "choices": _choices(request, db),
             "labels": FLAGGED_LABELS,
             "statuses": REVIEW_STATUSES,
             "verdicts": VERDICTS,
