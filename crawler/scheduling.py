@@ -59,6 +59,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 def _pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id runs here (a zombie nobody reaped yet does not count)."""
     if not pid:
         return False
     try:
@@ -67,7 +68,12 @@ def _pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust kill()
+    state = stat.rpartition(")")[2].split()[0]
+    return state not in ("Z", "X")
 
 
 @dataclass
@@ -143,6 +149,7 @@ class Daemon:
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads touched before exec
             )
             self.children.add(proc)
+            logger.info("source %s: run started (pid %d)", name, proc.pid)
             try:
                 try:
                     code: int | None = proc.wait(timeout=timeout_s)

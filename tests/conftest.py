@@ -98,6 +98,12 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return _migrate(f"sqlite:///{tmp_path_factory.mktemp('db') / 'scamradar.db'}")
 
 
+@pytest.fixture
+def fresh_sqlite_url(tmp_path: Path) -> str:
+    """An empty migrated SQLite database of this test's own."""
+    return _migrate(f"sqlite:///{tmp_path / 'scamradar.db'}")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty migrated database of each backend, for tests that commit (CLI, crawls)."""

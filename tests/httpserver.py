@@ -3,6 +3,7 @@
     server.route("/s/channel", body=path.read_bytes(), content_type="text/html; charset=utf-8")
     server.route("/api", status=429, body=b"slow down", times=1)  # first call only
     server.route("/hang", hang=True)  # accepts, never answers
+    server.route("/slow", body="late", delay=3.0)  # answers after 3 s
 
 A route matches the path, and the query too when the route names one ("/s/ch?before=4812").
 Routes added later win; a route with ``times`` is used that many times and then skipped.
@@ -28,6 +29,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     times: int | None = None
     hang: bool = False
+    delay: float = 0.0  # seconds to wait before answering
     truncate: bool = False  # announce the full length, send half, close
     handler: Callable[[Request], tuple[int, dict[str, str], bytes]] | None = None
     used: int = 0
@@ -122,11 +124,14 @@ class FixtureServer:
                 elif route.hang:
                     server._release.wait()
                     return
-                elif route.handler is not None:
-                    status, headers, payload = route.handler(request)
                 else:
-                    status, payload = route.status, route.body
-                    headers = {"Content-Type": route.content_type, **route.headers}
+                    if route.delay:
+                        server._release.wait(route.delay)
+                    if route.handler is not None:
+                        status, headers, payload = route.handler(request)
+                    else:
+                        status, payload = route.status, route.body
+                        headers = {"Content-Type": route.content_type, **route.headers}
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
