@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from crawler.errors import UserError
@@ -48,5 +50,9 @@ def certstream(
         duration_s=duration_s,
         backoff_max_s=backoff_s,
     )
-    statuses = run(AppSettings.from_env(), config)
+    app = AppSettings.from_env()
+    logging.basicConfig(
+        level=app.log_level, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s"
+    )
+    statuses = run(app, config)
     typer.echo(f"certstream: {len(statuses)} windows: " + ", ".join(statuses))

@@ -17,10 +17,15 @@ def test_lookalike_certificate_leads_to_a_captured_and_flagged_landing_page(craw
         server.route(f"/landing/{host}/", body=prelander)
     c = crawl(SCAMRADAR_ALLOW_PRIVATE_TARGETS="1")
     c.sources(
-        {"name": "ct_halyk", "spider": "ctlog", "schedule": "every 6h",
-         "base_url": server.base_url, "queries": ["%halyk%"],
-         # the landing URL of each host: the local server stands in for the scam sites
-         "landing_template": server.base_url + "/landing/{host}/"},
+        {
+            "name": "ct_halyk",
+            "spider": "ctlog",
+            "schedule": "every 6h",
+            "base_url": server.base_url,
+            "queries": ["%halyk%"],
+            # the landing URL of each host: the local server stands in for the scam sites
+            "landing_template": server.base_url + "/landing/{host}/",
+        },
         {"name": "landings", "spider": "landing", "schedule": "every 10m"},
     )
     ct = c.crawl("ct_halyk")
