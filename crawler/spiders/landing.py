@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.http import Response
@@ -71,20 +72,29 @@ logger = logging.getLogger(__name__)
 
 class LandingSpider(SourceSpider):
     """Parameters (sources.yaml): ``urls`` (optional, trusted), ``max_targets`` (queued targets per
-    run, default 500), ``base_url`` (optional: every configured URL is fetched from this origin
-    instead, path and query kept, for mirrors and tests; queued targets are fetched as they are).
+    run, default 500), ``base_url`` (optional: every target, listed or queued, is fetched from
+    this origin instead, path and query kept, with the target's own ``Host`` header; items keep
+    the target's identity, ``extra["fetched_from"]`` names the base; docs/landing.md).
     """
 
     name = "landing"
 
     def __init__(self, source: Any = None, config: str | None = None, **kwargs: Any) -> None:
         super().__init__(source, config, **kwargs)
-        self.config_urls = [rebase(u, self.base_url) for u in self.source.param("urls", [])]
+        self.config_urls = list(self.source.param("urls", []))
         self.max_targets = int(self.source.param("max_targets", DEFAULT_MAX_TARGETS))
         #: Hosts the guard trusts at connect time: the config's own (netguard.NetGuardMiddleware).
         self.trusted_hosts = frozenset(
             h for h in (url_host(u) for u in [*self.config_urls, self.base_url]) if h
         )
+
+    def identity(self, url: str, meta: dict[str, Any]) -> str:
+        """The URL a fetched URL stands for: with ``base_url``, the target's own origin in place
+        of the base (``fetched_from`` in ``extra`` says where the bytes really came from)."""
+        mapping = meta.get("landing_rebased")
+        if mapping and url.startswith(mapping[0]):
+            return mapping[1] + url[len(mapping[0]) :]
+        return url
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -138,8 +148,9 @@ class LandingSpider(SourceSpider):
             stats.inc_value("landing/targets")
             stats.inc_value("landing/targets/queue")
             try:
+                # with base_url the request goes where the config says: not untrusted
                 yield self.mobile_request(
-                    target_url(url), target=url, untrusted=True, origin=origin
+                    target_url(url), target=url, untrusted=not self.base_url, origin=origin
                 )
             except ValueError as exc:  # not a URL Scrapy can request (javascript:, tel:, …)
                 refusal = check_url(url)
@@ -154,12 +165,25 @@ class LandingSpider(SourceSpider):
     def mobile_request(
         self, url: str, *, target: str | None, untrusted: bool, origin: str
     ) -> Request:
+        """The phone's request for ``url`` (fetched from ``base_url`` when one is configured,
+        with the target's own ``Host``)."""
         agent = (
             self.crawler.settings.get("SCAMRADAR_MOBILE_USER_AGENT") or DEFAULT_MOBILE_USER_AGENT
         )
+        url = url.strip()
+        fetch = rebase(url, self.base_url or None)
+        headers = {**MOBILE_HEADERS, "User-Agent": agent}
+        rebased = None
+        if fetch != url:
+            original, base = urlsplit(url), urlsplit(fetch)
+            headers["Host"] = original.netloc
+            rebased = (
+                f"{base.scheme}://{base.netloc}{urlsplit(self.base_url).path.rstrip('/')}",
+                f"{original.scheme}://{original.netloc}",
+            )
         return Request(
-            url.strip(),
-            headers={**MOBILE_HEADERS, "User-Agent": agent},
+            fetch,
+            headers=headers,
             callback=self.parse_mobile,
             errback=self.mobile_failed,
             # dont_filter: every target must end in its callback or errback (a request dropped
@@ -170,6 +194,7 @@ class LandingSpider(SourceSpider):
                 UNTRUSTED_META: untrusted,
                 "landing_target": target,
                 "landing_origin": origin,
+                "landing_rebased": rebased,
                 "referrer_policy": "no-referrer",
                 "handle_httpstatus_list": BOT_STATUSES,
             },
@@ -177,9 +202,12 @@ class LandingSpider(SourceSpider):
 
     def bot_request(self, mobile: Response, state: dict[str, Any]) -> Request:
         agent = self.crawler.settings.get("USER_AGENT")
+        headers = {**BOT_HEADERS, "User-Agent": agent}
+        if mobile.request is not None and b"Host" in mobile.request.headers:
+            headers["Host"] = mobile.request.headers[b"Host"].decode("latin-1")
         return Request(
             strip_tracking(state["requested_url"]),
-            headers={**BOT_HEADERS, "User-Agent": agent},
+            headers=headers,
             callback=self.parse_bot,
             errback=self.bot_failed,
             dont_filter=True,
@@ -187,6 +215,7 @@ class LandingSpider(SourceSpider):
                 UNTRUSTED_META: mobile.meta.get(UNTRUSTED_META, False),
                 "landing_target": mobile.meta.get("landing_target"),
                 "landing_state": state,
+                "landing_rebased": mobile.meta.get("landing_rebased"),
                 "handle_httpstatus_list": BOT_STATUSES,
                 # no Referer: it would hand the cloaker the mobile URL and its click ids
                 "referrer_policy": "no-referrer",
@@ -212,6 +241,7 @@ class LandingSpider(SourceSpider):
             "redirect_chain": chain,
             "redirect_statuses": list(response.meta.get("redirect_reasons", [])),
             "origin": response.meta.get("landing_origin"),
+            "rebased": response.meta.get("landing_rebased"),
             "analysis": analysis,
             "charset": charset,
             "capture": self.capture(response, "landing"),
@@ -230,13 +260,16 @@ class LandingSpider(SourceSpider):
             mobile_final_url=state["redirect_chain"][-1],
             bot_final_url=response.url,
         )
+        meta = response.meta
         bot_facts = {
-            "url": response.request.url if response.request else response.url,
-            "final_url": response.url,
+            "url": self.identity(response.request.url if response.request else response.url, meta),
+            "final_url": self.identity(response.url, meta),
             "status": response.status,
             "title": bot.title,
             "has_form": bool(bot.forms),
-            "redirect_chain": [*response.meta.get("redirect_urls", []), response.url],
+            "redirect_chain": [
+                self.identity(u, meta) for u in [*meta.get("redirect_urls", []), response.url]
+            ],
         }
         yield from self.finish(
             response,
@@ -259,16 +292,19 @@ class LandingSpider(SourceSpider):
     ) -> Iterator[AdItem]:
         stats = self.crawler.stats
         analysis: PageAnalysis = state["analysis"]
-        final_url = state["redirect_chain"][-1]
+        meta = {"landing_rebased": state["rebased"]}
+        chain = [self.identity(u, meta) for u in state["redirect_chain"]]
+        final_url = chain[-1]
         stats.inc_value("landing/fetched")
         if cloaked:
             stats.inc_value("landing/cloaked")
             logger.info("landing: %s is cloaked: %s", final_url, "; ".join(cloak["reasons"]))
         extra = {
             **analysis.as_extra(),
-            "requested_url": state["requested_url"],
+            "requested_url": chain[0],
             "final_url": final_url,
-            "redirect_chain": state["redirect_chain"],
+            "redirect_chain": chain,
+            "fetched_from": self.base_url if state["rebased"] else None,
             "redirect_statuses": state["redirect_statuses"],
             "origin": state["origin"],
             "charset": state["charset"],
@@ -313,7 +349,7 @@ class LandingSpider(SourceSpider):
         reason, detail = ("refused", str(refusal)) if refusal else describe_failure(failure)
         self.crawler.stats.inc_value("landing/bot_failed")
         logger.warning("landing: bot fetch of %s failed: %s", request.url, detail)
-        bot = {"url": request.url, "error": reason, "detail": detail}
+        bot = {"url": self.identity(request.url, request.meta), "error": reason, "detail": detail}
         cloak = {"reasons": [], "unchecked": f"bot fetch failed: {detail}"}
         # a bot request refused by the guard (redirected to a private address) is itself a sign
         yield from self.finish(

@@ -221,8 +221,31 @@ def test_base_url_serves_the_configured_urls_from_another_origin(run_landing, ht
 
     (item,) = result.items
     assert item["extra"]["cloaked"] is True
-    mobile = http_server.hits("/news/")[0]
+    mobile, bot = http_server.hits("/news/")
     assert dict(parse_qsl(urlsplit(mobile.path).query)) == {"sub1": "a", "fbclid": "b"}
+    assert mobile.headers["Host"] == bot.headers["Host"] == "kazatom-invest.example"
+    # the item stands for the page, the evidence says where the bytes came from
+    assert item["external_id"] == "https://kazatom-invest.example/news/"
+    assert item["extra"]["requested_url"] == "https://kazatom-invest.example/news/?sub1=a&fbclid=b"
+    assert item["extra"]["fetched_from"] == http_server.base_url
+    assert item["captures"][0]["url"] == http_server.url("/news/?sub1=a&fbclid=b")
+
+
+def test_base_url_also_serves_queued_look_alike_domains(run_landing, http_server) -> None:
+    http_server.route("/", body=page("recovery"), content_type=HTML)
+    queued = ["qorgau-legal-kz.example", "*.halyk-vozvrat.example"]
+
+    result = run_landing(queued=queued, base_url=http_server.base_url)
+
+    assert {i["external_id"] for i in result.items} == {
+        "https://qorgau-legal-kz.example/",
+        "https://halyk-vozvrat.example/",
+    }
+    assert {r.headers["Host"] for r in http_server.hits("/")} == {
+        "qorgau-legal-kz.example",
+        "halyk-vozvrat.example",
+    }
+    assert {result.targets[u][0] for u in queued} == {"fetched"}
 
 
 def test_a_queued_target_is_marked_fetched(run_landing, http_server) -> None:
