@@ -66,6 +66,7 @@ def test_scamradar_crawl_stores_a_cloaked_landing_page_with_both_captures_as_evi
             # the verdict travels in extra; Ad.cloaked is the store pipeline's to fill
             assert ad.extra["cloaked"] is True
             assert ad.title.startswith("Новости Казахстана")
+            assert ad.label == "fake_investment"  # the phone's page went through the rules
             evidence = session.scalars(select(Evidence).where(Evidence.ad_id == ad.id)).all()
             assert sorted(e.kind for e in evidence) == ["landing", "landing_bot"]
             assert all(len(e.sha256) == 64 for e in evidence)
