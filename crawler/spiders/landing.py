@@ -4,8 +4,8 @@ Targets: the source's ``urls`` (trusted: the config is ours) and up to ``max_tar
 targets of the landing queue (``storage.landing``; untrusted: found inside ads or certificate
 logs). Each target is fetched
 
-1. as a phone (:data:`MOBILE_HEADERS`, the URL as given, click ids and all), following redirects
-   and recording the chain; then
+1. as a phone (:data:`crawler.landing_fetch.MOBILE_HEADERS`, the URL as given, click ids and
+   all), following redirects and recording the chain; then
 2. as a plain crawler (the project's bot user agent, the same URL without click ids and campaign
    parameters, :func:`crawler.landing_cloak.strip_tracking`).
 

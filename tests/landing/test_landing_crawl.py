@@ -162,8 +162,9 @@ def test_redirects_are_followed_and_the_chain_is_recorded(run_landing, http_serv
         ({"hang": True}, {"DOWNLOAD_TIMEOUT": 1}, "timeout"),
         ({"body": b"\x89PNG\r\n\x1a\n" + b"0" * 100, "content_type": "image/png"}, {}, "non_html"),
         ({"body": b"<html>" + b"a" * 50_000}, {"DOWNLOAD_MAXSIZE": 10_000}, "too_large"),
+        ({"body": page("recovery"), "truncate": True}, {}, "truncated"),
     ],
-    ids=["http-500", "timeout", "non-html", "huge-body"],
+    ids=["http-500", "timeout", "non-html", "huge-body", "truncated-body"],
 )
 def test_a_target_that_cannot_be_read_is_marked_failed_with_the_reason(
     run_landing, http_server, route, settings, reason
