@@ -128,3 +128,21 @@ def bench_console(
                 f"{backend}: {f.name:34} median {f.median_ms:7.1f} ms  p90 {f.p90_ms:7.1f} ms  "
                 f"({f.rows} rows)  {f.path}"
             )
+
+
+@bench_app.command("scheduler")
+def bench_scheduler(
+    runs: int = typer.Option(500, "--runs", min=10, help="Crawl runs to let the scheduler make."),
+    sources: int = typer.Option(4, "--sources", min=1, help="Sources running every second."),
+) -> None:
+    """The scheduler's memory after many short runs, and the cost of starting a crawl process."""
+    from crawler.benchscheduler import crawl_start_overhead, scheduler_memory
+
+    cli_s, crawl_s = crawl_start_overhead()
+    typer.echo(
+        f"starting a crawl process: {cli_s:.2f} s to import the CLI and exit, "
+        f"{crawl_s:.2f} s for a whole crawl of a one-item feed (medians of 5)"
+    )
+    checkpoints = tuple(sorted({10, runs // 10, runs // 4, runs // 2, runs}))
+    for s in scheduler_memory(runs, sources, checkpoints):
+        typer.echo(f"after {s.runs:>5} runs ({s.seconds:6.0f} s): scheduler RSS {s.rss_mb:6.1f} MB")
