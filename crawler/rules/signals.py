@@ -94,6 +94,11 @@ def _unit(u: str | None) -> float:
     return 1e6
 
 
+# Bare grouped numbers (100 000) read as money when they are not part of a phone number.
+_GROUPED_RE = re.compile(r"\d{1,3}(?: \d{3})+(?![\d.,])")
+_PHONE_TAIL_RE = re.compile(r"[\s\-]?\d{2}[\s\-]?\d{2}(?!\d)")
+
+
 def amounts(text: str) -> list[tuple[float, int, int]]:
     """Amounts of money in a normalised text: (value, start, end)."""
     out = []
@@ -107,6 +112,16 @@ def amounts(text: str) -> list[tuple[float, int, int]]:
         except ValueError:
             continue
         out.append((value, m.start(), m.end()))
+    if " 000" in text:
+        taken = {s for _v, s, _e in out}
+        for m in _GROUPED_RE.finditer(text):
+            i = m.start()
+            if i in taken or (i and (text[i - 1].isalnum() or text[i - 1] in "+.,(-")):
+                continue
+            if _PHONE_TAIL_RE.match(text, m.end()) or text[max(0, i - 3) : i].strip() in ("+7", "8", "7"):
+                continue
+            out.append((float(m.group().replace(" ", "")), i, m.end()))
+        out.sort(key=lambda a: a[1])
     return out
 
 
