@@ -65,6 +65,7 @@ class Crawl:
             DATABASE_URL=self.db_url,
             SCAMRADAR_EVIDENCE_DIR=str(self.evidence_dir),
             SCAMRADAR_SOURCES=str(self.config),
+            PYTHONWARNINGS="error::DeprecationWarning:crawler",
             **self.env_extra,
         )
         return env
