@@ -240,3 +240,36 @@ def parse_archive(body: bytes, status: int = 200) -> ArchivePage:
     nxt = paging.get("next")
     next_url = strip_url_secrets(nxt) if isinstance(nxt, str) and nxt and data["data"] else None
     return ArchivePage(ads, next_url, len(data["data"]))
+
+
+USAGE_HEADERS = ("x-app-usage", "x-ad-account-usage", "x-business-use-case-usage")
+USAGE_SLOW_DOWN = 75  # percent: above this, pause before the next call
+
+
+def usage_percent(headers: dict[str, str]) -> int | None:
+    """The highest usage figure (percent of the app's or business's rate limit) that Graph API
+    reports in its ``X-App-Usage`` / ``X-Business-Use-Case-Usage`` headers, or None."""
+    best: int | None = None
+
+    def walk(value: Any) -> None:
+        nonlocal best
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key in ("call_count", "total_time", "total_cputime", "acc_id_util_pct") and (
+                    isinstance(inner, int | float) and not isinstance(inner, bool)
+                ):
+                    best = max(best or 0, int(inner))
+                else:
+                    walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    for name, raw in headers.items():
+        if name.lower() not in USAGE_HEADERS:
+            continue
+        try:
+            walk(json.loads(raw))
+        except ValueError:
+            continue
+    return best

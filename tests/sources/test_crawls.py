@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
-from sources.conftest import crtsh_routes, fixture, meta_routes, vk_routes, youtube_routes
+from sources.conftest import (
+    crtsh_routes,
+    fixture,
+    meta_handler,
+    meta_routes,
+    vk_routes,
+    youtube_routes,
+)
 from sqlalchemy import select
 
 from storage.models import Ad, CrawlRun, Evidence, LandingTarget
@@ -242,6 +249,21 @@ def test_meta_ads_rate_limit_is_retried(crawl, server):
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(server.hits("/v24.0/ads_archive")) == 4
     assert len(c.query(Ad)) == 5
+
+
+def test_meta_ads_slows_down_when_meta_reports_high_usage(crawl, server):
+    def busy(request):
+        status, headers, body = meta_handler(request)
+        return status, {**headers, "X-App-Usage": '{"call_count":90,"total_time":10}'}, body
+
+    server.route("/v24.0/ads_archive", handler=busy)
+    c = crawl(SCAMRADAR_META_TOKEN=META_TOKEN)
+    c.sources(source(server, "meta_ads", queries=["Казатомпром"]))
+    done = c.crawl("meta_ads_test")
+    assert done.returncode == 0, done.stderr[-3000:]
+    stats = last_run(c).stats
+    assert stats["meta_ads/usage_max"] == 90 and stats["retry/backoff_seconds"] > 0
+    assert "rate-limit usage at 90 %" in done.stderr
 
 
 def test_meta_ads_expired_token_fails_the_run_clearly(crawl, server):

@@ -190,3 +190,13 @@ def test_meta_dates_old_and_new_formats_are_read():
     assert meta_ads.parse_date("2020-10-29T18:00:56+0000") == datetime(
         2020, 10, 29, 18, 0, 56, tzinfo=UTC
     )
+
+
+def test_meta_rate_limit_usage_headers_are_read():
+    app = {"X-App-Usage": '{"call_count":80,"total_time":25,"total_cputime":25}'}
+    usage = '{"1":[{"type":"ads_archive","call_count":12,"total_cputime":77,"total_time":3}]}'
+    business = {"x-business-use-case-usage": usage}
+    assert meta_ads.usage_percent(app) == 80
+    assert meta_ads.usage_percent(business) == 77
+    assert meta_ads.usage_percent({"X-App-Usage": "garbage"}) is None
+    assert meta_ads.usage_percent({}) is None
