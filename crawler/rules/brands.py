@@ -153,7 +153,7 @@ class NameMatcher:
 
         self._stem_re = re.compile(_trie_regex(stems)) if stems else None
         self._cache: dict[str, tuple[str, str] | None] = {}
-        self._not_fuzzy: set[str] = set()
+        self._settled: set[str] = set()  # tokens known to be no (glued / fuzzy) brand
         self._cache_size = cache_size
 
     # -- public -------------------------------------------------------------------------------
@@ -193,47 +193,22 @@ class NameMatcher:
                         self._emit(hits, norm, bkey, kind, s, end, exact=True)
                     covered.update(range(i, i + n))
                     break
-        if self._stem_re is not None:
-            for m in self._stem_re.finditer(text):
-                ts, te = m.start(), m.end()
-                while ts > 0 and text[ts - 1].isalnum():
-                    ts -= 1
-                while te < len(text) and text[te].isalnum():
-                    te += 1
-                word = text[ts:te]
-                bkey = self._stems[m.group()]
-                if word == m.group() or self._is_not_brand(bkey, word):
-                    continue
-                kind = "glued"
-                if (
-                    word.startswith(m.group())
-                    and len(word) - len(m.group()) <= 3
-                    or any(
-                        word.startswith(a) and len(word) - len(a) <= 3
-                        for a in self._glued_names.get(bkey, ())
-                    )
-                ):
-                    kind = "strong"  # an inflected name (Казатомпрома, Kaspi-дің), not a glued one
-                if any(h.key == bkey and h.start <= norm.span(ts, te)[0] < h.end for h in hits):
-                    continue
-                self._emit(hits, norm, bkey, kind, ts, te, glued_word=(ts, te))
-        st = self.settings
-        lo, hi = st.fuzzy_min_len, st.fuzzy_max_len
-        # Tokens already known not to be a brand are dropped at C speed (a set difference).
-        unknown = set(words) - self._not_fuzzy
-        for tok in unknown:
-            if not (lo <= len(tok) <= hi) or tok in exact:
-                self._remember_not_fuzzy(tok)
-                continue
-            res = self._fuzzy(tok)
+        # Other tokens: a brand stem glued into the word (halykdohod), or a fuzzy brand name
+        # (Kazpi). The answer per distinct token is memoised; tokens already known to be neither
+        # are dropped at C speed with a set difference.
+        for tok in set(words) - self._settled:
+            res = self._token_brand(tok)
             if res is None:
-                self._remember_not_fuzzy(tok)
+                self._settle(tok)
                 continue
+            bkey, kind = res
             if not tokens:
                 tokens = norm.tokens()
             for i, w in enumerate(words):
                 if w == tok and i not in covered:
-                    self._emit(hits, norm, res[0], "fuzzy", tokens[i][1], tokens[i][2])
+                    ts, te = tokens[i][1], tokens[i][2]
+                    glued = (ts, te) if kind in ("glued", "inflected") else None
+                    self._emit(hits, norm, bkey, "strong" if kind == "inflected" else kind, ts, te, glued_word=glued)
         for reading, s, e in norm.lookalike_latin:
             found = exact.get(reading)
             if found:
@@ -273,10 +248,33 @@ class NameMatcher:
             word.startswith(nb) and len(word) - len(nb) <= 3 for nb in self._not_brand.get(key, ())
         )
 
-    def _remember_not_fuzzy(self, tok: str) -> None:
-        if len(self._not_fuzzy) >= self._cache_size:
-            self._not_fuzzy.clear()
-        self._not_fuzzy.add(tok)
+    def _settle(self, tok: str) -> None:
+        if len(self._settled) >= self._cache_size:
+            self._settled.clear()
+        self._settled.add(tok)
+
+    def _token_brand(self, tok: str) -> tuple[str, str] | None:
+        """(brand, kind) for a token that is not an exact name: glued, inflected or fuzzy."""
+        if tok in self._exact or tok.isdigit():
+            return None
+        if self._stem_re is not None:
+            m = self._stem_re.search(tok)
+            if m is not None and tok != m.group():
+                stem = m.group()
+                bkey = self._stems[stem]
+                if self._is_not_brand(bkey, tok):
+                    return None
+                if (tok.startswith(stem) and len(tok) - len(stem) <= 3) or any(
+                    tok.startswith(a) and len(tok) - len(a) <= 3 for a in self._glued_names.get(bkey, ())
+                ):
+                    return bkey, "inflected"  # Казатомпрома, Kaspi-дің: the name with an ending
+                return bkey, "glued"
+        st = self.settings
+        if st.fuzzy_min_len <= len(tok) <= st.fuzzy_max_len:
+            res = self._fuzzy(tok)
+            if res is not None and not self._is_not_brand(res[0], tok):
+                return res[0], "fuzzy"
+        return None
 
     def _fuzzy(self, tok: str) -> tuple[str, str] | None:
         cache = self._cache
