@@ -42,12 +42,34 @@ class SharedIndicator:
 
 
 @dataclass(frozen=True)
+class MatchedWord:
+    text: str
+    field: str
+    signal: str
+    brand: str
+    rules: tuple[str, ...]
+
+
+def summarise_matches(matches: list[dict[str, Any]]) -> list[MatchedWord]:
+    """One line per matched word (field, signal, brand), with every rule that used it."""
+    grouped: dict[tuple[str, str, str, str], list[str]] = {}
+    for m in matches:
+        key = (str(m.get("text") or ""), str(m.get("field") or ""), str(m.get("signal") or ""),
+               str(m.get("brand") or ""))
+        rules = grouped.setdefault(key, [])
+        rule = str(m.get("rule") or "")
+        if rule and rule not in rules:
+            rules.append(rule)
+    return [MatchedWord(*key, rules=tuple(rules)) for key, rules in grouped.items()]
+
+
+@dataclass(frozen=True)
 class AdView:
     ad: Ad
     hit: Hit | None
     title_html: Any
     text_html: Any
-    matches: list[dict[str, Any]]
+    matches: list[MatchedWord]
     rules: list[FiredRule]
     brands: list[str]
     indicators: list[SharedIndicator]
@@ -125,7 +147,7 @@ def load_ad_view(session: Session, ad_id: int, catalog: RuleCatalog) -> AdView |
         hit=hit,
         title_html=highlight(title, spans_for(matches, "title", len(title))),
         text_html=highlight(text, spans_for(matches, "text", len(text))),
-        matches=matches,
+        matches=summarise_matches(matches),
         rules=rules,
         brands=brands,
         indicators=[SharedIndicator(i, max(0, counts.get(i.id, 1) - 1)) for i in indicators],

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, literal, select
+from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from review.i18n import timezone
@@ -172,8 +172,38 @@ def _with_allowlist(
     return stmt
 
 
+def _where(
+    session: Session,
+    stmt: Select[Any],
+    f: AdFilter,
+    mode: str,
+    clause: ColumnElement[bool] | None,
+) -> Select[Any]:
+    """``stmt`` filtered as :func:`storage.queries.filtered` does, and by the allowlist mode.
+
+    On SQLite the free-text test is a plain ``LIKE``: SQLite's ``LIKE`` already ignores ASCII case,
+    and its ``lower()`` (what ``ilike`` compiles to) folds nothing else, so the result is the same
+    as ``scamradar export``'s without lower-casing every text of the table three times."""
+    if f.text and session.get_bind().dialect.name == "sqlite":
+        pattern = f"%{_escape_like(f.text)}%"
+        stmt = filtered(stmt, replace(f, text=None)).where(
+            or_(
+                Ad.title.like(pattern, escape="\\"),
+                Ad.text.like(pattern, escape="\\"),
+                Ad.advertiser.like(pattern, escape="\\"),
+            )
+        )
+    else:
+        stmt = filtered(stmt, f)
+    return _with_allowlist(stmt, mode, clause)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _count(session: Session, f: AdFilter, mode: str, clause: ColumnElement[bool] | None) -> int:
-    stmt = _with_allowlist(filtered(select(func.count()).select_from(Ad), f), mode, clause)
+    stmt = _where(session, select(func.count()).select_from(Ad), f, mode, clause)
     return session.scalar(stmt) or 0
 
 
@@ -182,11 +212,10 @@ def _tally(
 ) -> tuple[int, dict[str, int], dict[str, int]]:
     """The total and the counts per status and per label, from one query: grouped by (label,
     status) without those two filters, so that each facet counts as if its own filter were off."""
-    stmt = _with_allowlist(
-        filtered(
-            select(Ad.label, Ad.status, func.count()).select_from(Ad),
-            replace(f, labels=(), statuses=()),
-        ),
+    stmt = _where(
+        session,
+        select(Ad.label, Ad.status, func.count()).select_from(Ad),
+        replace(f, labels=(), statuses=()),
         p.allowlisted,
         clause,
     ).group_by(Ad.label, Ad.status)
@@ -205,24 +234,67 @@ def _tally(
     return total, by_status, by_label
 
 
+def _text_search(
+    session: Session, f: AdFilter, p: QueueParams, clause: ColumnElement[bool] | None
+) -> tuple[int, dict[str, int], dict[str, int], list[int]]:
+    """Free text cannot use an index: read the texts once, keeping the few columns that the
+    counts and the order need, and count, order and page in Python."""
+    # On SQLite one sequential pass over the table beats a pass through the label index with a
+    # random read of each row's text: ``label || ''`` keeps the planner off that index.
+    label = Ad.label + "" if session.get_bind().dialect.name == "sqlite" else Ad.label
+    stmt = _where(
+        session,
+        select(Ad.id, Ad.label, Ad.status, Ad.last_seen, Ad.score),
+        replace(f, labels=(), statuses=(), flagged_only=False),
+        p.allowlisted,
+        clause,
+    ).where(label.in_(FLAGGED_LABELS))
+    by_status: dict[str, int] = {}
+    by_label: dict[str, int] = {}
+    hits: list[tuple[Any, ...]] = []
+    for ad_id, label, status, last_seen, score in session.execute(stmt):
+        label_ok = p.label is None or label == p.label
+        status_ok = p.status is None or status == p.status
+        if label_ok:
+            by_status[status] = by_status.get(status, 0) + 1
+        if status_ok and label is not None:
+            by_label[label] = by_label.get(label, 0) + 1
+        if label_ok and status_ok:
+            hits.append((score if score is not None else -1.0, last_seen, ad_id))
+    if p.order == "date":
+        hits.sort(key=lambda h: (h[1], h[2]), reverse=True)
+    else:
+        hits.sort(reverse=True)
+    start = (p.page - 1) * p.per_page
+    return len(hits), by_status, by_label, [h[2] for h in hits[start : start + p.per_page]]
+
+
 def run_queue(session: Session, p: QueueParams) -> QueueResult:
     f = p.ad_filter()
     has_allowlist = session.scalar(select(AllowlistEntry.id).limit(1)) is not None
     clause = allowlisted_clause() if has_allowlist else None
-    total, by_status, by_label = _tally(session, f, p, clause)
-    keys = (
-        (Ad.last_seen.desc(), Ad.id.desc())
-        if p.order == "date"
-        else (Ad.score.desc(), Ad.last_seen.desc(), Ad.id.desc())
-    )
-    flag = clause if clause is not None else literal(False)
-    stmt = (
-        _with_allowlist(filtered(select(Ad, flag), f), p.allowlisted, clause)
-        .order_by(*keys)
-        .limit(p.per_page)
-        .offset((p.page - 1) * p.per_page)
-    )
-    found = [(ad, bool(allowed)) for ad, allowed in session.execute(stmt)]
+    if f.text:
+        total, by_status, by_label, ids = _text_search(session, f, p, clause)
+    else:
+        total, by_status, by_label = _tally(session, f, p, clause)
+        keys = (
+            (Ad.last_seen.desc(), Ad.id.desc())
+            if p.order == "date"
+            else (Ad.score.desc(), Ad.last_seen.desc(), Ad.id.desc())
+        )
+        # Page through ids first (read from indexes), then load the page's wide rows.
+        id_stmt = (
+            _where(session, select(Ad.id), f, p.allowlisted, clause)
+            .order_by(*keys)
+            .limit(p.per_page)
+            .offset((p.page - 1) * p.per_page)
+        )
+        ids = list(session.scalars(id_stmt))
+    loaded = {ad.id: ad for ad in session.scalars(select(Ad).where(Ad.id.in_(ids)))} if ids else {}
+    covered: set[int] = set()
+    if clause is not None and ids:
+        covered = set(session.scalars(select(Ad.id).where(Ad.id.in_(ids), clause)))
+    found = [(loaded[i], i in covered) for i in ids if i in loaded]
     hit_ids = [ad.hit_id for ad, _ in found if ad.hit_id is not None]
     brands = _grouped(session, HitBrand.hit_id, HitBrand.brand, hit_ids)
     rules = _grouped(session, HitRule.hit_id, HitRule.rule_id, hit_ids)

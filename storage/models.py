@@ -348,3 +348,16 @@ apscheduler_jobs = Table(
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
 )
+
+# The review queue's covering index: its counts per scheme and status, and its filters by brand
+# (through hit_id), source, dates and score, read the index instead of the wide ``ads`` rows.
+Index(
+    "ix_ads_queue",
+    Ad.label,
+    Ad.status,
+    Ad.hit_id,
+    Ad.source_id,
+    Ad.last_seen,
+    Ad.first_seen,
+    Ad.score,
+)
