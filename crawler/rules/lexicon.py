@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from crawler.rules.normalize import normalize_term
 
@@ -81,8 +82,7 @@ def _trie_regex(keys: Iterable[str], sep: str = _SEP) -> str:
     return emit(trie)
 
 
-@dataclass(frozen=True)
-class TermHit:
+class TermHit(NamedTuple):
     signal: str
     start: int
     end: int

@@ -180,13 +180,31 @@ class EditMap:
         return self.in_starts[i]
 
 
+class _LazyTranslateMap:
+    """The EditMap of the translate step, computed on first use."""
+
+    __slots__ = ("_src", "_map")
+
+    def __init__(self, src: str):
+        self._src = src
+        self._map: EditMap | None = None
+
+    def back(self, pos: int, *, end: bool = False) -> int:
+        if self._map is None:
+            table = skeleton_table()
+            self._map = EditMap.from_edits(
+                [(m.start(), m.end(), len(table[ord(m.group())])) for m in _non1_re().finditer(self._src)]
+            ) or EditMap((), (), (), ())
+        return self._map.back(pos, end=end)
+
+
 @dataclass
 class Normalized:
     """A field's skeleton, its word tokens, and the way back to the original text."""
 
     original: str
     text: str
-    maps: list[EditMap] = field(default_factory=list)  # applied in order original -> text
+    maps: list[EditMap | _LazyTranslateMap] = field(default_factory=list)  # original -> text, in order
     _tokens: list[tuple[str, int, int]] | None = None
     lookalike_latin: tuple[tuple[str, int, int], ...] = ()
 
@@ -352,11 +370,9 @@ def normalize(text: str) -> Normalized:
                 lookalikes.append((reading, mm.start(), mm.end()))
     table = skeleton_table()
     out = src.translate(table)
-    non1 = _non1_re()
-    if len(out) != len(src) or non1.search(src):
-        em = EditMap.from_edits([(mm.start(), mm.end(), len(table[ord(mm.group())])) for mm in non1.finditer(src)])
-        if em:
-            maps.append(em)
+    if len(out) != len(src) or _non1_re().search(src):
+        # The map of this step is only built if a span is asked for (most ads need none).
+        maps.append(_LazyTranslateMap(src))
     # Spaced letters (k a s p i, h.a.l.y.k) joined.
     if _SPACED_QUICK_RE.search(out) and _SPACED_RE.search(out):
         out, em = _sub_with_map(_SPACED_RE, lambda mm: _SPACED_SEP_RE.sub("", mm.group()), out)
