@@ -115,3 +115,17 @@ def test_synthetic_stream_names_fresh_hosts_and_some_lookalikes(lookalikes):
     matches = [m for f in frames for m in flt.feed(f)]
     assert flt.stats.updates == 1998 and flt.stats.heartbeats == 2
     assert 50 <= len(matches) <= 150  # one per look-alike certificate, whatever its SANs
+
+
+def test_service_prefixes_of_a_harmless_host_are_skipped_but_never_hide_a_lookalike(lookalikes):
+    flt = UpdateFilter(lookalikes)
+    harmless = [
+        "example-shop.kz",
+        "mail.example-shop.kz",
+        "autodiscover.example-shop.kz",
+        "kaspi.example-shop.kz",
+    ]
+    found = flt.match_domains(harmless)
+    assert flt.stats.skipped_infra == 2
+    assert [m.host for m in found] == ["kaspi.example-shop.kz"]  # a brand label is checked
+    assert [m.host for m in flt.match_domains(["mail.qaspi-bonus.top"])] == ["mail.qaspi-bonus.top"]
