@@ -32,28 +32,20 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from crawler.apis.certstream import CertMatch, UpdateFilter
-from crawler.apis.lookalike_item import lookalike_item
-from crawler.items import AdItem, Capture
+from crawler.apis.certstream import UpdateFilter
+from crawler.certstream_store import SPIDER, CertstreamStore, Window
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-    from sqlalchemy.orm import Session, sessionmaker
-
     from crawler.config import AppSettings
-    from crawler.evidence import WarcStore
-    from crawler.health import Webhook
-    from crawler.rules.engine import Engine as RuleEngine
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "wss://certstream.calidog.io/"
-SPIDER = "certstream"
+__all__ = ["SPIDER", "CertstreamStore", "Listener", "ListenerConfig", "Window", "run"]
 
 
 @dataclass(frozen=True)
@@ -66,235 +58,6 @@ class ListenerConfig:
     open_timeout_s: float = 30.0
     duration_s: float | None = None  # stop after this long (None: until stopped)
     max_size: int = 16 * 1024 * 1024
-
-
-@dataclass
-class Window:
-    """What happened during one heartbeat window."""
-
-    started: float = field(default_factory=time.monotonic)
-    messages: int = 0
-    updates: int = 0
-    heartbeats: int = 0
-    matches: int = 0
-    ads_new: int = 0
-    ads_seen_again: int = 0
-    hits: int = 0
-    landing_queued: int = 0
-    connected: bool = False
-    connects: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def judge(self, *, complete: bool) -> tuple[str, str | None]:
-        if self.updates:
-            return "finished", None
-        if not complete:
-            return "interrupted", "the listener stopped during the window"
-        if self.connected or self.connects:
-            return "empty", f"connected, {self.heartbeats} heartbeats but no certificate update"
-        why = "; ".join(dict.fromkeys(self.errors))[:1500] or "no connection"
-        return "failed", f"no connection to the CertStream server: {why}"
-
-    def stats(self) -> dict[str, Any]:
-        return {
-            "certstream/messages": self.messages,
-            "certstream/updates": self.updates,
-            "certstream/heartbeats": self.heartbeats,
-            "certstream/matches": self.matches,
-            "certstream/connects": self.connects,
-            "certstream/errors": len(self.errors),
-            "storage/landing_queued": self.landing_queued,
-        }
-
-
-class CertstreamStore:
-    """The database side: the source row, one crawl run per window, the matches."""
-
-    def __init__(self, app: AppSettings, config: ListenerConfig) -> None:
-        from crawler.health import Webhook
-        from crawler.rules import load_engine
-        from storage.db import check_connection, make_engine, session_factory
-        from storage.migrate import require_current_schema
-        from storage.runs import get_or_create_source
-
-        self.app = app
-        self.config = config
-        self.engine: Engine = make_engine(app.database_url)
-        check_connection(self.engine)
-        require_current_schema(self.engine)
-        self.sessions: sessionmaker[Session] = session_factory(self.engine)
-        self.rules: RuleEngine = load_engine()
-        self.webhook: Webhook | None = Webhook(app.alert_webhook) if app.alert_webhook else None
-        with self.sessions.begin() as session:
-            row = get_or_create_source(
-                session,
-                config.source,
-                SPIDER,
-                {
-                    "name": config.source,
-                    "spider": SPIDER,
-                    "url": config.url,
-                    "interval": f"{int(config.interval_s)}s",
-                },
-            )
-            self.source_id = row.id
-        self.run_id: int | None = None
-        self.warc: WarcStore | None = None
-
-    def open_run(self) -> int:
-        from crawler.evidence import WarcStore, run_file_name
-        from storage.models import Source
-        from storage.runs import open_crawl_run
-
-        with self.sessions.begin() as session:
-            source = session.get_one(Source, self.source_id)
-            run = open_crawl_run(session, source, pid=_pid())
-            self.run_id = run.id
-        self.warc = WarcStore(
-            self.app.evidence_dir,
-            run_file_name(self.config.source, self.run_id),
-            info={"source": self.config.source, "spider": SPIDER, "crawl-run": str(self.run_id)},
-        )
-        return self.run_id
-
-    def close_run(self, window: Window, *, complete: bool) -> str:
-        from crawler.health import evaluate_source
-        from storage.runs import RunCounts, close_crawl_run
-
-        assert self.run_id is not None
-        status, error = window.judge(complete=complete)
-        counts = RunCounts(
-            items=window.matches,
-            ads_new=window.ads_new,
-            ads_seen_again=window.ads_seen_again,
-            hits=window.hits,
-            errors=len(window.errors),
-        )
-        if self.warc is not None:
-            self.warc.close()
-        event = None
-        with self.sessions.begin() as session:
-            close_crawl_run(session, self.run_id, status, counts, stats=window.stats(), error=error)
-        with self.sessions.begin() as session:
-            event = evaluate_source(session, self.source_id, after_runs=self.app.alert_after_runs)
-        if event is not None and self.webhook is not None:
-            self.webhook.send(event)
-        level = logging.INFO if status == "finished" else logging.WARNING
-        logger.log(
-            level,
-            "certstream run %d: %s (%d updates, %d look-alikes, %d new)%s",
-            self.run_id,
-            status,
-            window.updates,
-            window.matches,
-            window.ads_new,
-            f": {error}" if error else "",
-        )
-        self.run_id = None
-        return status
-
-    def store(self, matches: list[CertMatch], raw: bytes, window: Window) -> list[AdItem]:
-        """Classify and store the matches of one message; returns the items stored."""
-        from sqlalchemy import insert
-
-        from storage.landing import queue_landing_targets
-        from storage.models import Evidence
-        from storage.sightings import AdSighting, HitData, attach_hits, record_sightings
-
-        assert self.run_id is not None and self.warc is not None
-        now = datetime.now(UTC)
-        capture = Capture(
-            url=str(matches[0].certificate.get("cert_link") or self.config.url),
-            status=200,
-            headers={"Content-Type": "application/json"},
-            body=raw,
-            fetched_at=now,
-            kind="api",
-        )
-        ref = self.warc.write(capture)
-        self.warc.sync()
-        items = [
-            lookalike_item(
-                source=self.config.source,
-                spider=SPIDER,
-                host=m.host,
-                brand=m.brand,
-                reason=m.reason,
-                certificate=m.certificate,
-                url=m.certificate.get("cert_link"),
-                names=m.certificate.get("all_domains", ()),
-            )
-            for m in matches
-        ]
-        for item in items:
-            item.verdict = self.rules.classify(
-                {
-                    "title": item.title or "",
-                    "text": item.text,
-                    "url": item.landing_url or "",
-                    "advertiser": "",
-                    "source": SPIDER,
-                }
-            )
-        sightings = [
-            AdSighting(
-                spider=SPIDER,
-                text=i.text,
-                title=i.title,
-                external_id=i.external_id,
-                url=i.url,
-                landing_url=i.landing_url,
-                language=i.language,
-                seen_at=now,
-                extra=i.extra,
-            )
-            for i in items
-        ]
-        with self.sessions.begin() as session:
-            outcomes = record_sightings(session, self.source_id, sightings, run_id=self.run_id)
-            verdicts = [
-                (
-                    o.ad_id,
-                    HitData(
-                        label=i.verdict.label,
-                        score=float(i.verdict.score),
-                        ruleset_version=self.rules.ruleset_version,
-                        brands=tuple(i.verdict.brands),
-                        rules=tuple((r.id, r.version) for r in i.verdict.rules),
-                        matches=tuple(i.verdict.to_dict(o.ad_id)["matches"]),
-                    ),
-                )
-                for i, o in zip(items, outcomes, strict=True)
-            ]
-            attach_hits(session, verdicts)
-            session.execute(insert(Evidence), [ref.row(o.ad_id, self.run_id) for o in outcomes])
-            for item, outcome in zip(items, outcomes, strict=True):
-                window.landing_queued += queue_landing_targets(
-                    session, item.links, origin=SPIDER, origin_ad_id=outcome.ad_id
-                )
-        window.ads_new += sum(o.is_new for o in outcomes)
-        window.ads_seen_again += sum(not o.is_new for o in outcomes)
-        window.hits += sum(1 for i in items if i.verdict.label != "legit")
-        for item in items:
-            logger.info(
-                "certstream: look-alike %s (%s)",
-                item.external_id,
-                item.extra["lookalike"]["reason"],
-            )
-        return items
-
-    def close(self) -> None:
-        if self.warc is not None:
-            self.warc.close()
-        if self.webhook is not None:
-            self.webhook.join(timeout=10)
-        self.engine.dispose()
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
