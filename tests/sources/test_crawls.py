@@ -338,3 +338,26 @@ def test_evidence_of_an_api_answer_is_its_redacted_body(crawl, server):
     assert rows and all(kind == "api" and "access_token" not in url for url, kind, _ in rows)
     verify = c.cli("evidence", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_vk_wall_pages_by_offset_until_a_short_page(crawl, server):
+    import json
+
+    post = json.loads(fixture("vk_wall_get.json"))["response"]["items"][1]
+
+    def wall(ids):
+        items = [{**post, "id": i, "text": f"Пост {i}: Kaspi доход 7% в день"} for i in ids]
+        return json.dumps({"response": {"count": 103, "items": items}}).encode()
+
+    server.route("/method/wall.get", body=wall(range(1000, 1100)), content_type="application/json")
+    server.route(
+        "/method/wall.get?offset=100", body=wall(range(2000, 2003)), content_type="application/json"
+    )
+    c = crawl(SCAMRADAR_VK_TOKEN=VK_TOKEN)
+    c.sources(source(server, "vk", communities=["club210000001"]))
+    done = c.crawl("vk_test")
+    assert done.returncode == 0, done.stderr[-3000:]
+    walls = server.hits("/method/wall.get")
+    assert [r.query["offset"] for r in walls] == ["0", "100"]
+    assert walls[0].query["owner_id"] == "-210000001"
+    assert len(c.query(Ad)) == 103
