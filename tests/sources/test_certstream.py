@@ -105,7 +105,7 @@ def test_listener_stores_a_lookalike_once_queues_its_page_and_reconnects(db_url,
     port = free_port()
     with replay_server(port):
         statuses = listen(db_url, tmp_path, f"ws://127.0.0.1:{port}/", seconds=1.5, interval=0.6)
-    assert statuses and set(statuses) == {"finished"}
+    assert statuses[0] == "finished" and set(statuses) <= {"finished", "empty"}
     ads = rows(db_url, Ad)
     assert [(a.external_id, a.spider) for a in ads] == [("kaspi-invest-kz.online", "certstream")]
     assert ads[0].extra["lookalike"]["brand"] == "kaspi"
