@@ -45,6 +45,8 @@ class CtlogSpider(ApiSpider):
         "ROBOTSTXT_OBEY": False,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,  # serialised: one expensive query at a time
         "DOWNLOAD_TIMEOUT": 180,  # substring searches can take minutes
+        "DOWNLOAD_MAXSIZE": 128 * 1024 * 1024,  # a popular term returns tens of thousands of rows
+        "DOWNLOAD_WARNSIZE": 32 * 1024 * 1024,
     }
 
     def __init__(self, source: Any = None, config: str | None = None, **kwargs: Any) -> None:
