@@ -133,7 +133,6 @@ class WarcStore:
         )
         offset = self._fh.tell()
         writer.write_record(record)
-        self._fh.flush()
         self.records += 1
         self.bytes += self._fh.tell() - offset
         return EvidenceRef(
@@ -150,7 +149,8 @@ class WarcStore:
         )
 
     def sync(self) -> None:
-        """Make what was written durable (before the database points at it)."""
+        """Make what was written durable (before the database points at it); the store
+        pipeline calls this before each database batch."""
         if self._fh is not None:
             self._fh.flush()
             os.fsync(self._fh.fileno())
@@ -188,10 +188,11 @@ def read_payload(path: Path, offset: int) -> tuple[bytes, str | None]:
                 return record.content_stream().read(), record.rec_headers.get_header(
                     "WARC-Record-ID"
                 )
-        except ArchiveLoadFailed as exc:
-            raise RecordUnreadable(f"offset {offset}: {exc}") from None
-        except (OSError, EOFError, ValueError) as exc:  # zlib/gzip damage
-            raise RecordUnreadable(f"offset {offset}: {exc}") from None
+        except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:  # also zlib damage
+            reason = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+            raise RecordUnreadable(
+                f"no readable WARC record at offset {offset} ({reason})"
+            ) from None
     raise RecordUnreadable(f"no record at offset {offset}")
 
 

@@ -38,6 +38,9 @@ DEFAULT_REQUEST_HEADERS = {
 ROBOTSTXT_OBEY = True
 
 CONCURRENT_REQUESTS = 16
+# Items handled in parallel per response (Scrapy starts this many tasks per response; a t.me
+# page holds ~20 posts, a feed a few dozen entries).
+CONCURRENT_ITEMS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5  # ±50 %

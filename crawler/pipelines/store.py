@@ -24,7 +24,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, tuple_
 
 from crawler.context import CrawlContext, crawl_context
 from crawler.items import AdItem
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 MAX_QUEUED_BATCHES = 2
+CHUNK = 500  # keys per IN list: under every backend's bound-parameter limit
 
 
 class StorePipeline:
@@ -186,42 +187,90 @@ class StorePipeline:
 
     @staticmethod
     def _indicators(session: Session, batch: list[AdItem], ad_ids: list[int]) -> int:
-        from storage.sightings import link_indicators
+        """Link each ad to its indicators, for the whole batch at once (the batch form of
+        :func:`storage.sightings.link_indicators`: a handful of statements per batch, not per ad)."""
+        from storage.models import AdIndicator, Indicator, utcnow
 
-        return sum(
-            link_indicators(session, ad_id, item.indicators)
-            for item, ad_id in zip(batch, ad_ids, strict=True)
-            if item.indicators
-        )
+        wanted: dict[int, set[tuple[str, str]]] = {}
+        for item, ad_id in zip(batch, ad_ids, strict=True):
+            pairs = {(k, v[:255]) for k, v in item.indicators if v}
+            if pairs:
+                wanted.setdefault(ad_id, set()).update(pairs)
+        if not wanted:
+            return 0
+        every = list({pair for pairs in wanted.values() for pair in pairs})
+        found: dict[tuple[str, str], int] = {}
+        for start in range(0, len(every), CHUNK):
+            rows = session.execute(
+                select(Indicator.kind, Indicator.value, Indicator.id).where(
+                    tuple_(Indicator.kind, Indicator.value).in_(every[start : start + CHUNK])
+                )
+            )
+            found.update({(k, v): i for k, v, i in rows})
+        missing = [pair for pair in every if pair not in found]
+        if missing:
+            now = utcnow()
+            rows = session.execute(
+                insert(Indicator).returning(
+                    Indicator.kind, Indicator.value, Indicator.id, sort_by_parameter_order=True
+                ),
+                [{"kind": k, "value": v, "first_seen": now} for k, v in missing],
+            )
+            found.update({(k, v): i for k, v, i in rows})
+        linked: set[tuple[int, int]] = set()
+        ads = list(wanted)
+        for start in range(0, len(ads), CHUNK):
+            linked.update(
+                session.execute(
+                    select(AdIndicator.ad_id, AdIndicator.indicator_id).where(
+                        AdIndicator.ad_id.in_(ads[start : start + CHUNK])
+                    )
+                ).tuples()
+            )
+        links = [
+            {"ad_id": ad_id, "indicator_id": found[pair]}
+            for ad_id, pairs in wanted.items()
+            for pair in pairs
+            if (ad_id, found[pair]) not in linked
+        ]
+        if links:
+            session.execute(insert(AdIndicator), links)
+        return len(links)
 
     @staticmethod
     def _landing(session: Session, batch: list[AdItem], ad_ids: list[int]) -> int:
-        from storage.landing import queue_landing_targets, url_hash
-        from storage.models import LandingTarget
+        """Queue every URL of ``links`` and ``landing_url`` not queued before, for the whole
+        batch at once (the batch form of :func:`storage.landing.queue_landing_targets`); a URL
+        found in several ads keeps the first as its origin."""
+        from storage.landing import url_hash
+        from storage.models import LandingTarget, utcnow
+        from storage.sightings import registrable_host
 
-        wanted: dict[int, list[str]] = {}
+        wanted: dict[str, tuple[str, int]] = {}
         for item, ad_id in zip(batch, ad_ids, strict=True):
-            urls = [u for u in [item.landing_url, *item.links] if u and u != item.url]
-            if urls:
-                wanted.setdefault(ad_id, []).extend(urls)
+            for url in (item.landing_url, *item.links):
+                url = (url or "").strip()
+                if url and url != item.url:
+                    wanted.setdefault(url_hash(url), (url, ad_id))
         if not wanted:
             return 0
-        hashes = {url_hash(u) for urls in wanted.values() for u in urls}
+        hashes = list(wanted)
         known: set[str] = set()
-        listed = list(hashes)
-        for start in range(0, len(listed), 500):
+        for start in range(0, len(hashes), CHUNK):
             known.update(
                 session.scalars(
                     select(LandingTarget.url_hash).where(
-                        LandingTarget.url_hash.in_(listed[start : start + 500])
+                        LandingTarget.url_hash.in_(hashes[start : start + CHUNK])
                     )
                 )
             )
-        queued = 0
-        for ad_id, urls in wanted.items():
-            fresh = [u for u in dict.fromkeys(urls) if url_hash(u) not in known]
-            if fresh:
-                queued += queue_landing_targets(session, fresh, origin="ad", origin_ad_id=ad_id)
-                known.update(url_hash(u) for u in fresh)
-        return queued
-
+        now = utcnow()
+        rows = [
+            {"url": url, "url_hash": h, "domain": registrable_host(url), "origin": "ad",
+             "origin_ad_id": ad_id, "status": "pending", "queued_at": now}
+            for h, (url, ad_id) in wanted.items()
+            if h not in known
+        ]
+        if rows:
+            session.execute(insert(LandingTarget), rows)
+        return len(rows)
