@@ -27,14 +27,14 @@ def color(i: int) -> str:
 
 
 def _nice_max(value: int) -> int:
-    if value <= 5:
-        return 5
-    magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        top = int(step * magnitude)
-        if top >= value:
-            return top
-    return value
+    """The top of the y axis: four equal steps of 1, 2, 2.5 or 5 times a power of ten, whole."""
+    need = max(value, 4) / 4
+    magnitude = 10 ** (len(str(int(need))) - 1)
+    for factor in (1, 2, 2.5, 5, 10):
+        step = factor * magnitude
+        if step >= need and float(step).is_integer():
+            return int(step * 4)
+    return int(10 * magnitude * 4)
 
 
 def line_chart(
@@ -46,7 +46,7 @@ def line_chart(
     height: int = 280,
 ) -> Markup:
     """A line per series over ``days``; a ``<title>`` on every point gives the exact figure."""
-    left, right, top, bottom = 48, 12, 16, 36
+    left, right, top, bottom = 48, 28, 16, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((max(v) for v in series.values() if v), default=0)
     y_max = _nice_max(peak)

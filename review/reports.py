@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from review.i18n import local, timezone
 from review.rulesinfo import RuleCatalog
+from storage.allowlist import is_platform_domain
 from storage.models import (
     FLAGGED_LABELS,
     Ad,
@@ -89,7 +90,7 @@ def brand_report(session: Session, brand: str, catalog: RuleCatalog, now: dateti
     lookalikes = [
         Lookalike(d, n, first, last)
         for d, n, first, last in domains
-        if not catalog.is_official(brand, d)
+        if not catalog.is_official(brand, d) and not is_platform_domain(d)
     ][:50]
     indicators = [
         (ind, n)

@@ -138,3 +138,15 @@ def test_dates_are_shown_in_almaty_time() -> None:
     from review.i18n import format_datetime
 
     assert format_datetime(datetime(2026, 11, 21, 20, 30, tzinfo=UTC)) == "2026-11-22 01:30"
+
+
+def test_charts_escape_series_names_and_use_whole_ticks() -> None:
+    from datetime import date, timedelta
+
+    from review.charts import line_chart
+
+    days = [date(2026, 11, 1) + timedelta(days=i) for i in range(7)]
+    svg = str(line_chart(days, {"<script>x</script>": [0, 1, 2, 3, 2, 1, 7]}, title="a&b"))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "a&amp;b" in svg
+    ticks = [t.split(">")[-1] for t in svg.split("</text>") if 'text-anchor="end"' in t]
+    assert ticks == ["0", "2", "4", "6", "8"]
