@@ -151,3 +151,34 @@ def bench_scheduler(
     checkpoints = tuple(sorted({10, runs // 10, runs // 4, runs // 2, runs}))
     for s in scheduler_memory(runs, sources, checkpoints):
         typer.echo(f"after {s.runs:>5} runs ({s.seconds:6.0f} s): scheduler RSS {s.rss_mb:6.1f} MB")
+
+
+@bench_app.command("crawl")
+def bench_crawl(
+    pages: int = typer.Option(2000, "--pages", min=100, help="Ad pages in the synthetic site."),
+    big: int = typer.Option(
+        10_000, "--big", min=0, help="Also crawl a site this large, for memory (0: skip)."
+    ),
+) -> None:
+    """Crawl a synthetic local site of ad pages twice, bare and with the full pipeline into
+    SQLite; print pages/s of both, the ratio, and peak RSS (each crawl in its own process)."""
+    import os
+
+    from crawler.benchcrawl import run
+
+    typer.echo(f"machine: {os.cpu_count()} CPUs, load average "
+               f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for size in [pages] + ([big] if big and big != pages else []):
+        f = run(size)
+        for r in (f.bare, f.full):
+            extra = (f", classify worker {r['workers_peak_rss_mb']:.0f} MB"
+                     if r["mode"] == "full" and r["workers_peak_rss_mb"] else "")
+            typer.echo(
+                f"{size:>6} pages  {r['mode']:<4}: {r['items']} items in {r['seconds']:.1f} s = "
+                f"{r['per_second']:,.0f} pages/s ({r['per_cpu_second']:,.0f} per CPU-second), "
+                f"peak RSS {r['peak_rss_mb']:.0f} MB{extra}"
+            )
+        typer.echo(
+            f"{size:>6} pages  full/bare: {f.ratio:.0%} of the bare throughput "
+            f"({f.cpu_ratio:.0%} per CPU-second; target 85%)"
+        )

@@ -119,7 +119,7 @@ class ClassifyPipeline:
     def from_crawler(cls, crawler: Crawler) -> ClassifyPipeline:
         return cls(crawler)
 
-    def open_spider(self) -> None:
+    async def open_spider(self) -> None:
         if self.workers:
             self.pool = ProcessPoolExecutor(
                 max_workers=self.workers,
@@ -128,6 +128,11 @@ class ClassifyPipeline:
                 initargs=(self.rules_dir,),
             )
             self.stats.set_value("rules/workers", self.workers)
+            # Start the workers (and load their engines) before the first request.
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(
+                *(loop.run_in_executor(self.pool, _classify_batch, []) for _ in range(self.workers))
+            )
 
     async def close_spider(self) -> None:
         if self.pending:
