@@ -181,20 +181,27 @@ def _where(
 ) -> Select[Any]:
     """``stmt`` filtered as :func:`storage.queries.filtered` does, and by the allowlist mode.
 
-    On SQLite the free-text test is a plain ``LIKE``: SQLite's ``LIKE`` already ignores ASCII case,
-    and its ``lower()`` (what ``ilike`` compiles to) folds nothing else, so the result is the same
-    as ``scamradar export``'s without lower-casing every text of the table three times."""
-    if f.text and session.get_bind().dialect.name == "sqlite":
+    Two SQLite-only rewrites that give the same rows, faster: the free-text test is a plain
+    ``LIKE`` (SQLite's ``LIKE`` already ignores ASCII case, and its ``lower()``, what ``ilike``
+    compiles to, folds nothing else), and the date bounds are wrapped in ``coalesce()`` so that the
+    planner reads them from the covering ``ix_ads_queue`` instead of ranging over a date index
+    and fetching every row in the range."""
+    if session.get_bind().dialect.name != "sqlite":
+        return _with_allowlist(filtered(stmt, f), mode, clause)
+    stmt = filtered(stmt, replace(f, text=None, since=None, until=None))
+    if f.text:
         pattern = f"%{_escape_like(f.text)}%"
-        stmt = filtered(stmt, replace(f, text=None)).where(
+        stmt = stmt.where(
             or_(
                 Ad.title.like(pattern, escape="\\"),
                 Ad.text.like(pattern, escape="\\"),
                 Ad.advertiser.like(pattern, escape="\\"),
             )
         )
-    else:
-        stmt = filtered(stmt, f)
+    if f.since:
+        stmt = stmt.where(func.coalesce(Ad.last_seen, Ad.last_seen) >= f.since)
+    if f.until:
+        stmt = stmt.where(func.coalesce(Ad.first_seen, Ad.first_seen) < f.until)
     return _with_allowlist(stmt, mode, clause)
 
 
