@@ -214,14 +214,15 @@ class GuardedNameResolver:
         host = host.rstrip(".").lower()
         if host in set(self._trusted_hosts()):
             return None
+        refusal: Refusal | None = None
         try:
             ip = ipaddress.ip_address((address or "").split("%", 1)[0])
         except ValueError:
-            refusal: Refusal | None = Refusal("not_global", f"{host} resolved to {address!r}")
+            refusal = Refusal("not_global", f"{host} resolved to {address!r}")
         else:
-            refusal = check_ip(ip)
-            if refusal is not None:
-                refusal = Refusal(refusal.reason, f"{host} resolves to {refusal.detail}")
+            reason = classify_ip(ip)
+            if reason is not None:
+                refusal = Refusal(reason, f"{host} resolves to {ip}, a {reason} address")
         if refusal is not None:
             self.refused[host] = refusal
             logger.warning("netguard: connect-time refusal: %s", refusal)
