@@ -140,6 +140,7 @@ class PageFigure:
     median_ms: float
     p90_ms: float
     rows: int
+    cpu_median_ms: float  # CPU time of this process (app + SQLite; not a PostgreSQL server's)
 
 
 def measure(url: str, *, runs: int = 20) -> list[PageFigure]:
@@ -180,10 +181,12 @@ def measure(url: str, *, runs: int = 20) -> list[PageFigure]:
             if r.status_code != 200:
                 raise RuntimeError(f"{path}: HTTP {r.status_code}")
             times = []
+            cpu = []
             for _ in range(runs):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 r = client.get(path)
                 times.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
             rows = len(re.findall(r'data-ad="\d+"', r.text))
             times.sort()
             figures.append(

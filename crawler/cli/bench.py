@@ -116,6 +116,7 @@ def bench_console(
     ),
 ) -> None:
     """Median latency of the review queue's pages on a seeded database (needs the test extra)."""
+    import os
     import time
 
     from review.benchmark import measure, seed_console
@@ -123,6 +124,8 @@ def bench_console(
 
     with scratch_database(database_url) as scratch:
         backend = "postgresql" if scratch.startswith("postgres") else "sqlite"
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        typer.echo(f"{backend}: machine: {os.cpu_count()} CPUs, load average {load}")
         t0 = time.perf_counter()
         seed_console(
             scratch, ads=ads, hits=hits, progress=lambda m: typer.echo(f"  seeding: {m}", err=True)
@@ -131,7 +134,7 @@ def bench_console(
         for f in measure(scratch, runs=runs):
             typer.echo(
                 f"{backend}: {f.name:34} median {f.median_ms:7.1f} ms  p90 {f.p90_ms:7.1f} ms  "
-                f"({f.rows} rows)  {f.path}"
+                f"cpu {f.cpu_median_ms:6.1f} ms  ({f.rows} rows)  {f.path}"
             )
 
 
