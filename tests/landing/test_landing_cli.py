@@ -19,6 +19,7 @@ from storage.landing import queue_landing_targets
 from storage.models import Ad, CrawlRun, Evidence, LandingTarget
 
 CRAWL_TIMEOUT = 180
+pytestmark = pytest.mark.slow  # each test runs `scamradar crawl` in a subprocess
 
 
 def _env(db_url: str, tmp_path: Path) -> dict[str, str]:

@@ -12,6 +12,7 @@ import pytest
 from landing.support import cloaking_handler, page
 
 HTML = "text/html; charset=utf-8"
+pytestmark = pytest.mark.slow  # each test runs a crawl in a subprocess
 
 
 def test_a_cloaked_prelander_is_fetched_twice_and_flagged(run_landing, http_server) -> None:
@@ -345,3 +346,21 @@ def test_a_run_where_every_target_fails_on_the_network_logs_an_error(run_landing
     assert result.stat("landing/failed/connection_refused") == 3
     assert result.stat("log_count/ERROR") == 1
     assert "all 3 targets failed on the network" in result.log
+
+
+def test_a_meta_refresh_is_followed_and_recorded_in_the_chain(run_landing, http_server) -> None:
+    http_server.route(
+        "/mr",
+        body='<head><meta http-equiv="refresh" content="0; url=/final/?sub1=x"></head>',
+        content_type=HTML,
+    )
+    http_server.route("/final/", body=page("recovery"), content_type=HTML)
+
+    result = run_landing(urls=[http_server.url("/mr?sub1=x")])
+
+    (item,) = result.items
+    assert item["extra"]["redirect_chain"] == [
+        http_server.url("/mr?sub1=x"),
+        http_server.url("/final/?sub1=x"),
+    ]
+    assert item["extra"]["redirect_statuses"] == ["meta refresh"]
