@@ -50,7 +50,10 @@ def host_of(url_or_domain: str) -> str:
     """The lower-case host of a URL or bare domain, IDNA (``xn--``) labels decoded."""
     s = url_or_domain.strip().lower()
     if "//" in s:
-        s = urlsplit(s).hostname or ""
+        try:
+            s = urlsplit(s).hostname or ""
+        except ValueError:  # a malformed URL ("http://[x") has no usable host
+            s = s.split("//", 1)[1].split("/", 1)[0].strip("[]")
     else:
         s = s.split("/", 1)[0].split("?", 1)[0]
         s = s.rsplit("@", 1)[-1].split(":", 1)[0]

@@ -9,7 +9,8 @@ import re
 from collections.abc import Mapping
 
 # On the normalised (Latin skeleton) text: 50 000 ₸, 50k, 60 myn, 1,2 million, $300, 300$, 4.8m tenge.
-_NUM = r"\d{1,3}(?:[ .,]\d{3})+(?![\d])|\d+(?:[.,]\d{1,2})?"
+# Numbers are bounded ({1,15}, {1,5} groups): unbounded \d+ backtracks quadratically on long digit runs.
+_NUM = r"\d{1,3}(?:[ .,]\d{3}){1,5}(?![\d])|\d{1,15}(?:[.,]\d{1,2})?"
 _UNIT = r"k|kk|tys\w*|tyc\w*|myn\w*|mln\w*|million\w*|milion\w*|mlrd|m"
 _CUR = r"₸|t|tg|kzt|teng\w*|\$|usd\w*|usdt|dollar\w*|rub\w*|eur\w*|€"
 MONEY_RE = re.compile(  # noqa: E501
@@ -17,7 +18,9 @@ MONEY_RE = re.compile(  # noqa: E501
     rf"|(?P<n2>{_NUM})\s?(?:(?P<u2>{_UNIT})(?![a-z0-9])\.?\s?(?P<c2>{_CUR})?|(?P<c3>{_CUR}))(?![a-z0-9]))"
 )
 _UNIT_VALUE = {"k": 1e3, "kk": 1e6, "t": 1e3, "m": 1e6, "mi": 1e6, "ml": 1e6, "mlrd": 1e9}
-PCT_RE = re.compile(r"\d+(?:[.,]\d+)?(?:\s?[-–—]\s?\d+(?:[.,]\d+)?)?\s?(?:%|procent\w*|paiyz\w*)")
+PCT_RE = re.compile(
+    r"\d{1,6}(?:[.,]\d{1,3})?(?:\s?[-–—]\s?\d{1,6}(?:[.,]\d{1,3})?)?\s?(?:%|procent\w*|paiyz\w*)"
+)
 PHONE_RE = re.compile(r"(?:\+?7|8)[\s\-(]*7\d{2}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)")
 HANDLE_RE = re.compile(r"@[a-z0-9_.]{3}|t\.me/|wa\.me/|telegram\.me/")
 _BOT_RE = re.compile(r"bot(?![a-z0-9])")
@@ -95,7 +98,7 @@ def _unit(u: str | None) -> float:
 
 
 # Bare grouped numbers (100 000) read as money when they are not part of a phone number.
-_GROUPED_RE = re.compile(r"\d{1,3}(?: \d{3})+(?![\d.,])")
+_GROUPED_RE = re.compile(r"\d{1,3}(?: \d{3}){1,5}(?![\d.,])")
 _PHONE_TAIL_RE = re.compile(r"[\s\-]?\d{2}[\s\-]?\d{2}(?!\d)")
 
 

@@ -98,3 +98,12 @@ def test_rules_test_runs_every_example_and_passes() -> None:
     result = CliRunner().invoke(build_app(), ["rules", "test"])
     assert result.exit_code == 0, result.output
     assert " 0 failed" in result.output
+
+
+def test_pathological_texts_are_classified_in_linear_time(engine) -> None:
+    import time
+
+    for text in ("9" * 100_000, "1 000 " * 20_000, "5% " * 20_000, "k a s p i " * 20_000, "#" + "a" * 100_000):
+        start = time.process_time()
+        engine.classify({"text": text})
+        assert time.process_time() - start < 20, text[:20]
