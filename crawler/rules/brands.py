@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
@@ -65,18 +66,19 @@ class MatchingSettings:
         return self.domain_max_distance[-1][1]
 
 
-@dataclass(frozen=True)
-class NameHit:
-    """A brand or person found in a field: ``kind`` is strong, weak, glued, fuzzy or person."""
+class NameHit(NamedTuple):
+    """A brand or person found: ``kind`` is strong, weak, glued, fuzzy or person.
+
+    ``start``/``end`` are positions in the normalised text (``Normalized.span`` maps them back),
+    or in the original text when ``mapped`` is true.
+    """
 
     key: str
     kind: str
-    start: int  # in the original field text
+    start: int
     end: int
-    text: str
-    glued_word: tuple[int, int] | None = (
-        None  # skeleton span of the whole word a stem was glued into
-    )
+    glued_word: tuple[int, int] | None = None  # normalised span of the word a stem was glued into
+    mapped: bool = False
 
 
 def _norm_words(name: str) -> str:
@@ -165,23 +167,15 @@ class NameMatcher:
         first = self._first
         exact = self._exact
         n_tok = len(words)
-        tokens: list[tuple[str, int, int]] = []
         starts = [i for i, w in enumerate(words) if w in first] if not first.isdisjoint(words) else ()
+        span = norm.word_span
         for i in starts:
             tok = words[i]
-            if not tokens:
-                tokens = norm.tokens()
-            s, e = tokens[i][1], tokens[i][2]
             for n in range(min(self._max_words, n_tok - i), 0, -1):
-                if n == 1:
-                    key = tok
-                    end = e
-                else:
-                    key = " ".join(t[0] for t in tokens[i : i + n])
-                    end = tokens[i + n - 1][2]
+                key = tok if n == 1 else " ".join(words[i : i + n])
                 found = exact.get(key)
                 if not found and n >= 2:
-                    last = tokens[i + n - 1][0]
+                    last = words[i + n - 1]
                     head = key[: len(key) - len(last) - 1]
                     found = [
                         (bkey, kind)
@@ -189,8 +183,11 @@ class NameMatcher:
                         if last.startswith(word) and len(last) - len(word) <= 4
                     ]
                 if found:
+                    s, e = span(words, i)
+                    if n > 1:
+                        e = span(words, i + n - 1)[1]
                     for bkey, kind in found:
-                        self._emit(hits, norm, bkey, kind, s, end, exact=True)
+                        self._emit(hits, norm, bkey, kind, s, e, exact=True)
                     covered.update(range(i, i + n))
                     break
         # Other tokens: a brand stem glued into the word (halykdohod), or a fuzzy brand name
@@ -202,19 +199,19 @@ class NameMatcher:
                 self._settle(tok)
                 continue
             bkey, kind = res
-            if not tokens:
-                tokens = norm.tokens()
             for i, w in enumerate(words):
                 if w == tok and i not in covered:
-                    ts, te = tokens[i][1], tokens[i][2]
+                    ts, te = span(words, i)
                     glued = (ts, te) if kind in ("glued", "inflected") else None
-                    self._emit(hits, norm, bkey, "strong" if kind == "inflected" else kind, ts, te, glued_word=glued)
+                    self._emit(
+                        hits, norm, bkey, "strong" if kind == "inflected" else kind, ts, te, glued_word=glued
+                    )
         for reading, s, e in norm.lookalike_latin:
             found = exact.get(reading)
             if found:
                 for bkey, kind in found:
                     if kind == "strong":
-                        hits.append(NameHit(bkey, "strong", s, e, norm.original[s:e]))
+                        hits.append(NameHit(bkey, "strong", s, e, None, True))
         return hits
 
     def is_person(self, key: str) -> bool:
@@ -233,14 +230,14 @@ class NameMatcher:
         exact: bool = False,
         glued_word: tuple[int, int] | None = None,
     ) -> None:
-        os_, oe = norm.span(s, e)
-        original = norm.original[os_:oe]
-        if key in self._common and original in self._common[key]:
+        common = self._common.get(key)
+        if common:
+            os_, oe = norm.span(s, e)
+            if norm.original[os_:oe] in common:
+                return
+        if not exact and self._is_not_brand(key, norm.text[s:e]):
             return
-        word = norm.text[s:e]
-        if not exact and self._is_not_brand(key, word):
-            return
-        hits.append(NameHit(key, kind, os_, oe, original, glued_word))
+        hits.append(NameHit(key, kind, s, e, glued_word))
 
     def _is_not_brand(self, key: str, word: str) -> bool:
         """``word`` is a listed ordinary word, or one of them with a short ending (Каспийского)."""

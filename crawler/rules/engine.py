@@ -123,7 +123,7 @@ class Engine:
                 sig = "official_domain" if v.kind == "official" else "lookalike_domain"
                 add(sig, _Hit(pos - len(url_value), pos, v.brand, True))
         for nh in self.names.find(norm):
-            add(_NAME_SIGNAL.get(nh.kind, "brand"), _Hit(nh.start, nh.end, nh.key, True))
+            add(_NAME_SIGNAL.get(nh.kind, "brand"), _Hit(nh.start, nh.end, nh.key, nh.mapped))
             if nh.glued_word:
                 # kaspismartinvest, halykdohod: the words glued to the brand count too.
                 gs, ge = nh.glued_word

@@ -215,6 +215,29 @@ class Normalized:
             s, e = m.back(s), m.back(e, end=True)
         return s, max(s, e)
 
+    def word_span(self, words: list[str], i: int) -> tuple[int, int]:
+        """Span of ``words[i]`` where ``words`` are the ``[a-z0-9]+`` words of the text, in order.
+
+        Found as the k-th whole-word occurrence of that word (no list of every token's position).
+        """
+        w = words[i]
+        k = words[:i].count(w)
+        text = self.text
+        n = len(text)
+        pos = text.find(w)
+        while pos >= 0:
+            end = pos + len(w)
+            before = text[pos - 1] if pos else " "
+            after = text[end] if end < n else " "
+            if not ("a" <= before <= "z" or "0" <= before <= "9") and not (
+                "a" <= after <= "z" or "0" <= after <= "9"
+            ):
+                if k == 0:
+                    return pos, end
+                k -= 1
+            pos = text.find(w, pos + 1)
+        raise ValueError(f"word {w!r} not in text")
+
     def tokens(self) -> list[tuple[str, int, int]]:
         if self._tokens is None:
             self._tokens = [(m.group(), *m.span()) for m in _WORD_RE.finditer(self.text)]
