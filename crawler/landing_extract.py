@@ -117,15 +117,20 @@ MESSENGER_HOSTS = {
     "invite.viber.com": "viber",
     "viber.click": "viber",
 }
+# Both start with literal alternatives (no optional prefix), so that scanning stays fast.
 _MESSENGER_IN_MARKUP = re.compile(
-    r"""(?:https?:)?//(?:www\.)?(?:wa\.me|api\.whatsapp\.com|chat\.whatsapp\.com|t\.me|telegram\.me|"""
+    r"""(?<![\w.-])(?:wa\.me|api\.whatsapp\.com|chat\.whatsapp\.com|t\.me|telegram\.me|"""
     r"""invite\.viber\.com)/[^\s"'<>\\)]*|(?:viber|tg|whatsapp)://[^\s"'<>\\)]+""",
     re.IGNORECASE,
 )
 _JS_REDIRECT = re.compile(
-    r"""(?:location\.(?:replace|assign)\(\s*|(?:window\.|document\.|top\.|self\.)?location(?:\.href)?\s*=\s*)"""
-    r"""['"]([^'"]{1,2000})['"]"""
+    r"""location(?:\.(?:replace|assign)\(\s*|(?:\.href)?\s*=\s*)['"]([^'"]{1,2000})['"]"""
 )
+#: Inline ``data:`` URIs (base64 images, fonts) are dropped before analysis: megabytes of noise
+#: that no pixel, link or text lives in.
+_DATA_URI = re.compile(r"""data:[^"'\s)>]{512,}""")
+#: Markup analysed per page, after dropping data URIs (the capture keeps the whole body).
+MAX_MARKUP_CHARS = 2_000_000
 #: Hidden form fields that name the affiliate offer (kept in ``Form.tracking_fields``).
 AFFILIATE_FIELDS = frozenset({"offer_id", "offer", "flow", "stream", "landing_id", "pixel"})
 _BACK_BUTTON_HIJACK = (re.compile(r"history\.pushState"), re.compile(r"onpopstate|popstate"))
@@ -294,6 +299,7 @@ def _phones(text: str, tel_links: list[str]) -> tuple[str, ...]:
 
 def analyse_page(html: str, url: str) -> PageAnalysis:
     """Everything :class:`PageAnalysis` holds, from decoded ``html`` served at ``url``."""
+    html = _DATA_URI.sub("data:", html)[:MAX_MARKUP_CHARS]
     soup = BeautifulSoup(html, "lxml")
     title_tag = soup.find("title")
     title = _WS.sub(" ", title_tag.get_text()).strip() or None if title_tag else None
@@ -304,16 +310,17 @@ def analyse_page(html: str, url: str) -> PageAnalysis:
 
     page_host = (urlsplit(url).hostname or "").lower()
     hrefs = [h for a in soup.find_all(["a", "area"]) if (h := _attr(a, "href"))]
-    messengers: dict[str, dict[str, str]] = {}
+    messengers: dict[tuple[str, str], dict[str, str]] = {}
     outbound: dict[str, None] = {}
     tel_links: list[str] = []
-    for href in hrefs + _MESSENGER_IN_MARKUP.findall(html):
+    in_markup = [m if "://" in m else f"https://{m}" for m in _MESSENGER_IN_MARKUP.findall(html)]
+    for href in hrefs + in_markup:
         if href.lower().startswith("tel:"):
             tel_links.append(href[4:])
             continue
         found = _messenger(href)
         if found is not None:
-            messengers.setdefault(found["url"], found)
+            messengers.setdefault((found["kind"], found["handle"] or found["url"]), found)
             continue
         absolute = urljoin(url, href)
         parts = urlsplit(absolute)

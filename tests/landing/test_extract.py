@@ -166,3 +166,27 @@ def test_queued_targets_without_a_scheme_are_fetched_over_https(raw: str, url: s
     from crawler.landing_fetch import target_url
 
     assert target_url(raw) == url
+
+
+def test_messenger_links_built_in_scripts_are_found_without_false_hosts() -> None:
+    html = """<script>
+    var wa = 'https://wa.me/77010000006', tg = "t.me/kaspi_bonus_demo";
+    var other = "https://chatbot.me/x";
+    </script><a href="http://t.me/kaspi_bonus_demo">tg</a>"""
+    got = analyse_page(html, "https://lander.example/")
+    assert [(m["kind"], m["handle"]) for m in got.messengers] == [
+        ("telegram", "@kaspi_bonus_demo"),
+        ("whatsapp", "+77010000006"),
+    ]
+
+
+def test_inline_data_uris_do_not_hide_pixels_or_text() -> None:
+    blob = "A" * 2_000_000
+    html = (
+        page("prelander")
+        .decode("utf-8")
+        .replace("<main", f'<img src="data:image/png;base64,{blob}"><main')
+    )
+    got = analyse_page(html, URL)
+    assert got.pixels["yandex_metrika"] == ["90000001"]
+    assert "Kazatom Invest" in got.text and blob not in got.text
