@@ -49,6 +49,7 @@ class BenchResult:
     full: ProcessRun
     small: ProcessRun
     engine_per_second: float
+    brands_per_second: float
     baseline_per_second: float
     sample: int
     aliases: int
@@ -56,6 +57,10 @@ class BenchResult:
     @property
     def ratio(self) -> float:
         return self.engine_per_second / self.baseline_per_second if self.baseline_per_second else 0.0
+
+    @property
+    def brands_ratio(self) -> float:
+        return self.brands_per_second / self.baseline_per_second if self.baseline_per_second else 0.0
 
     @property
     def process_ratio(self) -> float:
@@ -116,6 +121,29 @@ def _time_engine(src: Path, sample: int, data_dir: Path | None) -> float:
     return sample / (time.process_time() - start)
 
 
+def _time_brands(src: Path, sample: int, data_dir: Path | None) -> float:
+    """Like for like with the baseline: the engine's brand finding alone (normalise the ad,
+    candidate-token lookup, glued stems, fuzzy tokens, the URL's domain), JSONL in and out."""
+    from crawler.rules import load_engine
+    from crawler.rules.normalize import normalize
+
+    engine = load_engine(data_dir)
+    names, domains = engine.names, engine.domains
+    lines = src.open("rb").readlines()[:sample]
+    out = io.StringIO()
+    start = time.process_time()
+    for raw in lines:
+        ad = json.loads(raw)
+        text = "\n\n\n\n".join(str(ad.get(k)) for k in ("title", "text", "advertiser") if ad.get(k))
+        found = list(dict.fromkeys(h.key for h in names.find(normalize(text)) if h.kind != "person"))
+        if ad.get("url"):
+            v = domains.check(str(ad["url"]))
+            if v.brand and v.brand not in found:
+                found.append(v.brand)
+        out.write(json.dumps({"id": ad.get("id"), "brands": found}, ensure_ascii=False) + "\n")
+    return sample / (time.process_time() - start)
+
+
 def _time_baseline(src: Path, sample: int, data_dir: Path | None) -> tuple[float, int]:
     from crawler.rules import load_engine
 
@@ -146,5 +174,6 @@ def run(n: int, corpus: Path | None, baseline_n: int, data_dir: Path | None = No
         full = _run_process(src, n, data_dir)
         sample = min(baseline_n, n)
         engine_rate = _time_engine(src, sample, data_dir)
+        brands_rate = _time_brands(src, sample, data_dir)
         baseline_rate, aliases = _time_baseline(src, sample, data_dir)
-    return BenchResult(full, small, engine_rate, baseline_rate, sample, aliases)
+    return BenchResult(full, small, engine_rate, brands_rate, baseline_rate, sample, aliases)
