@@ -101,11 +101,13 @@ class TermScanner:
                     bucket.append(entry)
         # Every key (a match always ends on one) -> the keys that are its prefixes, longest first.
         self._prefixes: dict[str, list[tuple[int, list[tuple[str, bool]]]]] = {}
-        by_len = sorted(self._index, key=len, reverse=True)
-        for key in self._index:
+        index = self._index
+        for key in index:
             if "*" in key:
                 continue
-            self._prefixes[key] = [(len(k), self._index[k]) for k in by_len if key.startswith(k) and "*" not in k]
+            self._prefixes[key] = [
+                (n, index[key[:n]]) for n in range(len(key), 0, -1) if key[:n] in index
+            ]
         # Keys with an inner stem (искусственн* интеллект*) are resolved word by word.
         self._inner: list[tuple[tuple[str, ...], list[tuple[str, bool]]]] = [
             (tuple(k.split(" ")), v) for k, v in self._index.items() if "*" in k
