@@ -11,7 +11,8 @@ it were seen by an earlier run). Search results page the same way, up to ``max_p
 Each post becomes one item: ``external_id`` ``<channel>/<post id>``; ``text`` is the post's
 text, then its link preview (site, title, description) and its inline buttons, as a reader sees
 them; ``links`` every URL in the text, the preview and the buttons (queued for the landing
-spider); ``extra`` holds ``channel``, ``sponsored`` (``#реклама``/"Реклама"/"Sponsored"),
+spider) except links to Telegram itself (channels, @mentions, bots: ``extra.mentions``);
+``extra`` holds ``channel``, ``sponsored`` (``#реклама``/"Реклама"/"Sponsored"),
 ``forwarded_from``, ``link_preview``, ``buttons``, ``views``, ``edited``, ``media``.
 
 Known limits: Telegram's own Sponsored Messages never appear in the web preview; channels
@@ -219,12 +220,14 @@ class TelegramSpider(SourceSpider):
         permalink = _href(date_link.attrib.get("href")) if date_link else None
         published = _parse_time(date_link.css("time::attr(datetime)").get() if date_link else None)
 
-        own_host = urlsplit(response.url).hostname
-        links = [u for u in dict.fromkeys(links)]
-        landing = next(
-            (u for u in links if urlsplit(u).hostname not in (own_host, "t.me", "telegram.me")),
-            None,
-        )
+        # Links to Telegram itself (channels, @mentions, bots) are not landing pages: they are
+        # kept as mentions, and not queued for the landing spider.
+        internal = {urlsplit(response.url).hostname, "t.me", "telegram.me", "www.t.me"}
+        mentions = [u for u in dict.fromkeys(links) if urlsplit(u).hostname in internal]
+        links = [u for u in dict.fromkeys(links) if urlsplit(u).hostname not in internal]
+        if mentions:
+            extra["mentions"] = mentions
+        landing = links[0] if links else None
         return self.item(
             response,
             external_id=post_id,

@@ -67,6 +67,13 @@ def test_forwarded_and_edited_posts_are_recognised() -> None:
     assert "https://wa.me/77000004455" in items[3].links
 
 
+def test_links_to_telegram_itself_are_mentions_not_landing_pages() -> None:
+    items, _ = _telegram_items(fixture_bytes("telegram_channel.html"))
+    forwarded = items[2]
+    assert forwarded.links == [] and forwarded.landing_url is None
+    assert forwarded.extra["mentions"] == ["https://t.me/halyk_manager_aigerim_demo"]
+
+
 def test_all_items_of_a_page_share_one_capture() -> None:
     items, _ = _telegram_items(fixture_bytes("telegram_channel.html"))
     assert len({id(i.captures[0]) for i in items}) == 1
