@@ -130,7 +130,7 @@ class NameMatcher:
                 add(n, b.key, "strong")
             for n in b.weak:
                 add(n, b.key, "weak")
-            self._not_brand[b.key] = b.not_brand
+            self._not_brand[b.key] = frozenset(normalize_term(w).replace(" ", "") for w in b.not_brand)
             self._common[b.key] = b.common_words
         for p in people:
             for n in p.names:

@@ -94,7 +94,8 @@ class DomainMatcher:
                 if len(nn) >= 5 and (nn, b.key) not in self._stems:
                     self._stems.append((nn, b.key))
         self._stems.sort(key=lambda t: -len(t[0]))
-        self._lures = tuple(sorted(settings.lure_words, key=len, reverse=True))
+        lures = {re.sub(r"[^a-z0-9]", "", normalize_term(w)) for w in settings.lure_words}
+        self._lures = tuple(sorted((w for w in lures if w), key=len, reverse=True))
 
     @staticmethod
     def registrable(domain: str) -> str:

@@ -145,7 +145,7 @@ class Engine:
                 g = builtin.growth(amounts, self.ruleset.growth)
                 if g:
                     add("growth", _Hit(g[0], g[1]))
-            if "%" in text or "procent" in text or "paiyz" in text:
+            if "%" in text or "procent" in text or "paiiz" in text or "paiz" in text:
                 for pm in builtin.PCT_RE.finditer(text):
                     add("pct", _Hit(pm.start(), pm.end()))
             for m in builtin.PHONE_RE.finditer(text):

@@ -38,7 +38,7 @@ KAZAKH_LATIN_2021 = {
 # Cyrillic, the Kazakh Latin alphabets and informal Latin typing meet.
 _LETTER_FOLD = (
     ("shch", "sh"), ("kh", "h"), ("ts", "c"), ("iu", "yu"), ("ia", "ya"), ("'", ""),
-    ("q", "k"), ("x", "h"), ("j", "zh"), ("w", "v"),
+    ("q", "k"), ("x", "h"), ("j", "zh"), ("w", "v"), ("y", "i"),
 )
 # Kazakh Latin 2018 (acute accents) and other letters whose unidecode reading is not the sound.
 _EXTRA = {"ý": "u", "ı": "i", "ё": "e", "ъ": "", "ь": ""}

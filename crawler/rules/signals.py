@@ -11,7 +11,7 @@ from collections.abc import Mapping
 # On the normalised (Latin skeleton) text: 50 000 ₸, 50k, 60 myn, 1,2 million, $300, 300$, 4.8m tenge.
 # Numbers are bounded ({1,15}, {1,5} groups): unbounded \d+ backtracks quadratically on long digit runs.
 _NUM = r"\d{1,3}(?:[ .,]\d{3}){1,5}(?![\d])|\d{1,15}(?:[.,]\d{1,2})?"
-_UNIT = r"k|kk|tys\w*|tyc\w*|myn\w*|mln\w*|million\w*|milion\w*|mlrd|m"
+_UNIT = r"k|kk|tis\w*|tic\w*|min(?!ut)\w*|mln\w*|million\w*|milion\w*|mlrd|m"
 _CUR = r"₸|t|tg|kzt|teng\w*|\$|usd\w*|usdt|dollar\w*|rub\w*|eur\w*|€"
 MONEY_RE = re.compile(  # noqa: E501
     rf"(?:(?P<cur1>\$|usd|€)\s?(?P<n1>{_NUM})\s?(?P<u1>{_UNIT})?(?![a-z0-9])"
@@ -19,7 +19,7 @@ MONEY_RE = re.compile(  # noqa: E501
 )
 _UNIT_VALUE = {"k": 1e3, "kk": 1e6, "t": 1e3, "m": 1e6, "mi": 1e6, "ml": 1e6, "mlrd": 1e9}
 PCT_RE = re.compile(
-    r"\d{1,6}(?:[.,]\d{1,3})?(?:\s?[-–—]\s?\d{1,6}(?:[.,]\d{1,3})?)?\s?(?:%|procent\w*|paiyz\w*)"
+    r"\d{1,6}(?:[.,]\d{1,3})?(?:\s?[-–—]\s?\d{1,6}(?:[.,]\d{1,3})?)?\s?(?:%|procent\w*|paii?z\w*)"
 )
 PHONE_RE = re.compile(r"(?:\+?7|8)[\s\-(]*7\d{2}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)")
 HANDLE_RE = re.compile(r"@[a-z0-9_.]{3}|t\.me/|wa\.me/|telegram\.me/")
@@ -90,7 +90,7 @@ def _unit(u: str | None) -> float:
         return 1.0
     if u in _UNIT_VALUE:
         return _UNIT_VALUE[u]
-    if u.startswith(("tys", "tyc", "myn")):
+    if u.startswith(("tis", "tic", "min")):
         return 1e3
     if u.startswith("mlrd"):
         return 1e9
