@@ -59,8 +59,10 @@ _LEET_RE = re.compile(
 # A mixed-script word always has two neighbouring letters of different scripts.
 _MIXED_PAIR_RE = re.compile(r"[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z]")
 _MIXED_RE = re.compile(r"[^\W\d_]*(?:[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z])[^\W\d_]*")
-_SPACED_RE = re.compile(r"(?<![a-z0-9.])(?:[a-z][ ._\-]){2,}[a-z](?![a-z0-9])")
-_SPACED_QUICK_RE = re.compile(r"[a-z][ ._\-][a-z][ ._\-][a-z](?![a-z0-9])")
+# Letters split by spaces, dots, underscores or hyphens (K a s p i, H.a.l.y.k, Ж А Ң А): a cheap
+# test on the skeleton (one letter may read as two: ж→zh, я→ia), then the join on the text itself.
+_SPACED_QUICK_RE = re.compile(r"(?:[a-z]|zh|sh|ch|ia|iu)[ ._\-](?:[a-z]|zh|sh|ch|ia|iu)[ ._\-](?:[a-z]|zh|sh|ch|ia|iu)(?![a-z0-9])")
+_SPACED_RE = re.compile(rf"(?<![\w.])(?:{_LETTER}[ ._\-]){{2,}}{_LETTER}(?!\w)")
 _SPACED_SEP_RE = re.compile(r"[ ._\-]")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _NON1_RE_CACHE: dict[str, re.Pattern[str]] = {}
@@ -361,6 +363,8 @@ def _leet_fix(text: str) -> str:
 
 
 _LEET_CAND_RE = re.compile(r"[013457@$|!]{1,3}")
+_OCR_ZERO_RE = re.compile(r"\d(?:[o0]{1,8}|(?:[ .,][o0]{3}){1,3})(?![a-z0-9])")
+_OCR_ZERO_QUICK_RE = re.compile(r"\do|\d[ .,]ooo")
 # Translit digraphs (kh, ts, sch) folded like the Cyrillic letters they stand for.
 _SKELETON_FIX_RE = re.compile(r"shch|sch|kh|ts")
 _ASCII_LETTERS_RE = re.compile(r"[a-zA-Z]")
@@ -393,15 +397,18 @@ def normalize(text: str) -> Normalized:
                 lookalikes.append((reading, mm.start(), mm.end()))
     table = skeleton_table()
     out = src.translate(table)
+    if _SPACED_QUICK_RE.search(out) and _SPACED_RE.search(src):
+        src, em = _sub_with_map(_SPACED_RE, lambda mm: _SPACED_SEP_RE.sub("", mm.group()), src)
+        if em:
+            maps.append(em)
+        out = src.translate(table)
     if len(out) != len(src) or _non1_re().search(src):
         # The map of this step is only built if a span is asked for (most ads need none).
         maps.append(_LazyTranslateMap(src))
-    # Spaced letters (k a s p i, h.a.l.y.k) joined.
-    if _SPACED_QUICK_RE.search(out) and _SPACED_RE.search(out):
-        out, em = _sub_with_map(_SPACED_RE, lambda mm: _SPACED_SEP_RE.sub("", mm.group()), out)
-        if em:
-            maps.append(em)
     out = _leet_fix(out)
+    if _OCR_ZERO_QUICK_RE.search(out):
+        # OCR / typed "5ОООО", "1o ooo": letter o among digits is a zero (one for one).
+        out = _OCR_ZERO_RE.sub(lambda mm: mm.group().replace("o", "0"), out)
     if _SKELETON_FIX_RE.search(out):
         out, em = _sub_with_map(_SKELETON_FIX_RE, lambda mm: _DIGRAPHS[mm.group()], out)
         if em:
