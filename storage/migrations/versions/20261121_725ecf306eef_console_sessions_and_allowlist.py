@@ -47,7 +47,11 @@ def upgrade() -> None:
     sa.UniqueConstraint('kind', 'value', name=op.f('uq_allowlist_kind_value'))
     )
     with op.batch_alter_table('ads', schema=None) as batch_op:
-        batch_op.create_index('ix_ads_queue', ['label', 'status', 'hit_id', 'source_id', 'last_seen', 'first_seen', 'score'], unique=False)
+        batch_op.create_index(
+            'ix_ads_queue',
+            ['label', 'status', 'hit_id', 'source_id', 'last_seen', 'first_seen', 'score', 'id'],
+            unique=False,
+        )
     # ### end Alembic commands ###
 
 
