@@ -110,6 +110,13 @@ class Engine:
 
         for h in self.scanner.scan(text):
             add(h.signal, _Hit(h.start, h.end))
+        for word in norm.joined:
+            # Letters written apart run words together (F.i.n.a.n.c.i.a.l R_e_c_o_v_e_r_y): look inside.
+            base = text.find(word)
+            if base >= 0 and len(word) >= 2 * self.hashtag_min:
+                for h in self.scanner.scan(word, infix=True):
+                    if h.end - h.start >= self.hashtag_min:
+                        add(h.signal, _Hit(base + h.start, base + h.end))
         if "#" in text:
             # Hashtags glue words together (#пассивныйдоход): look for terms inside them.
             for hm in _HASHTAG_RE.finditer(text):

@@ -209,6 +209,7 @@ class Normalized:
     maps: list[EditMap | _LazyTranslateMap] = field(default_factory=list)  # original -> text, in order
     _tokens: list[tuple[str, int, int]] | None = None
     lookalike_latin: tuple[tuple[str, int, int], ...] = ()
+    joined: tuple[str, ...] = ()  # words that were written with their letters apart (skeleton form)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a skeleton span back to the original text."""
@@ -312,7 +313,7 @@ def _latin_reading(word: str) -> str | None:
 _LOOKALIKE_CAPS = "АВЕКМНОРСТХІЅЈΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"
 # Latin words made only of letters that have a Cyrillic twin, inside mostly-Cyrillic text
 # ("дoxoд" noise turned a whole short word Latin): read as Cyrillic.
-_LAT_TWIN_WORD_RE = re.compile(r"(?<![^\W\d_])[aceopxyACEOPXYKMTHB]{2,}(?![^\W\d_])")
+_LAT_TWIN_WORD_RE = re.compile(r"(?<![^\W\d_])[aceopxyACEOPXYKMTHB]+(?![^\W\d_])")
 _CYR_LETTER_RE = re.compile(r"[\u0400-\u04ff]")
 _LAT_LETTER_RE = re.compile(r"[a-zA-Z]")
 # Latin digraphs of informal transliteration folded like the Cyrillic letters they stand for.
@@ -386,7 +387,9 @@ def normalize(text: str) -> Normalized:
         if len(src.encode("utf-8")) - len(src) > 0.6 * len(src) and _LAT_TWIN_WORD_RE.search(src):
             table_c = _confusables()["cyrillic"]
             src = _LAT_TWIN_WORD_RE.sub(
-                lambda mm: mm.group() if mm.group().isupper() else "".join(table_c.get(c, c) for c in mm.group()),
+                lambda mm: mm.group()
+                if len(mm.group()) > 1 and mm.group().isupper()  # BCC, KMG: keep acronyms Latin
+                else "".join(table_c.get(c, c) for c in mm.group()),
                 src,
             )
         for mm in _CYR_WORD_RE.finditer(src):
@@ -397,8 +400,15 @@ def normalize(text: str) -> Normalized:
                 lookalikes.append((reading, mm.start(), mm.end()))
     table = skeleton_table()
     out = src.translate(table)
+    joined: list[str] = []
     if _SPACED_QUICK_RE.search(out) and _SPACED_RE.search(src):
-        src, em = _sub_with_map(_SPACED_RE, lambda mm: _SPACED_SEP_RE.sub("", mm.group()), src)
+
+        def join(mm: re.Match[str]) -> str:
+            word = _SPACED_SEP_RE.sub("", mm.group())
+            joined.append(word.translate(table))
+            return word
+
+        src, em = _sub_with_map(_SPACED_RE, join, src)
         if em:
             maps.append(em)
         out = src.translate(table)
@@ -413,7 +423,9 @@ def normalize(text: str) -> Normalized:
         out, em = _sub_with_map(_SKELETON_FIX_RE, lambda mm: _DIGRAPHS[mm.group()], out)
         if em:
             maps.append(em)
-    return Normalized(original=text, text=out, maps=maps, lookalike_latin=tuple(lookalikes))
+    return Normalized(
+        original=text, text=out, maps=maps, lookalike_latin=tuple(lookalikes), joined=tuple(joined)
+    )
 
 
 @lru_cache(maxsize=65536)
