@@ -101,7 +101,7 @@ def _wait_for_health(url: str, proc: subprocess.Popen[str], timeout: float = 60)
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> Iterator[Console]:
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     _need_browser()
     work = tmp_path_factory.mktemp("console-e2e")
     db_url = f"sqlite:///{work / 'scamradar.db'}"
@@ -123,10 +123,8 @@ def console(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> Iterator[Cons
         text=True,
         timeout=600,
     )
-    if demo.returncode != 0 and "crawler.demo" in demo.stderr:  # TODO: remove when demo lands
-        kit.seed(db_url, work / "evidence")
-    else:
-        assert demo.returncode == 0, f"scamradar demo failed:\n{demo.stderr[-4000:]}"
+    assert demo.returncode == 0, f"scamradar demo failed:\n{demo.stderr[-4000:]}"
+    assert "flagged by the demo crawls" in demo.stdout
     c.demo_output = demo.stdout
 
     # hostile content, through a real crawl
