@@ -200,8 +200,9 @@ class Engine:
             return None
         if rule.require_all and not present.issuperset(rule.require_all):
             return None
-        if rule.require_any and present.isdisjoint(rule.require_any):
-            return None
+        for group in rule.require_any:
+            if present.isdisjoint(group):
+                return None
         return sum(w for sig, w in rule.weights if sig in present)
 
     def present_signals(self, found: Mapping[str, list[_Hit]], doc: _Doc) -> set[str]:

@@ -343,12 +343,19 @@ def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Co
     elif "signals" in data:
         c.add(path, line_of(data, "signals"), "signals must map signal names to weights")
     reqs: dict[str, tuple[str, ...]] = {}
-    for key in ("require_any", "require_all"):
-        vals = _strs(data.get(key), path, line_of(data, key), key, c)
+    any_groups: list[tuple[str, ...]] = []
+    raw_any = data.get("require_any")
+    if isinstance(raw_any, list) and raw_any and all(isinstance(g, list) for g in raw_any):
+        # require_any: [[a, b], [c, d]] -- one signal of each group
+        for g in raw_any:
+            any_groups.append(_strs(g, path, line_of(data, "require_any"), "require_any", c))
+    elif raw_any is not None:
+        any_groups.append(_strs(raw_any, path, line_of(data, "require_any"), "require_any", c))
+    reqs["require_all"] = _strs(data.get("require_all"), path, line_of(data, "require_all"), "require_all", c)
+    for key, vals in (("require_any", [v for g in any_groups for v in g]), ("require_all", reqs["require_all"])):
         for v in vals:
             if v not in known_signals:
                 c.add(path, line_of(data, key), f"{key}: unknown signal {v!r}")
-        reqs[key] = vals
     brands = _strs(data.get("brands"), path, line_of(data, "brands"), "brands", c)
     for b in brands:
         if b not in brand_keys:
@@ -384,7 +391,7 @@ def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Co
         description=str(data.get("description") or ""),
         falsepositives=_strs(data.get("falsepositives"), path, line_of(data, "falsepositives"), "falsepositives", c),
         weights=tuple(weights),
-        require_any=reqs["require_any"],
+        require_any=tuple(g for g in any_groups if g),
         require_all=reqs["require_all"],
         brands=brands,
         threshold=float(threshold or 0.0),

@@ -33,7 +33,7 @@ class Rule:
     description: str
     falsepositives: tuple[str, ...]
     weights: tuple[tuple[str, float], ...]  # signal -> weight (negative = counter-signal)
-    require_any: tuple[str, ...]  # at least one of these signals must be present
+    require_any: tuple[tuple[str, ...], ...]  # groups: one signal of each group must be present
     require_all: tuple[str, ...]
     brands: tuple[str, ...]  # if set: one of these brands must be named
     threshold: float
