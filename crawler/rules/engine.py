@@ -278,7 +278,10 @@ _OPEN_Q, _CLOSE_Q = "«“„\"'", "»”“\"'"
 
 
 def _inside_quotes(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` stands inside a quotation on the same line (at most 200 chars)."""
+    """Whether ``text[start:end]`` is cited inside quotes on its line (at most 200 chars away).
+
+    A quote that holds most of the text is a forwarded message, not a citation: it does not count.
+    """
     left = text.rfind("\n", 0, start) + 1
     lo = max(left, start - 200)
     before = text[lo:start]
@@ -295,7 +298,11 @@ def _inside_quotes(text: str, start: int, end: int) -> bool:
     after = text[end : end + 200]
     stop = after.find("\n")
     after = after if stop < 0 else after[:stop]
-    return any(c in after for c in "»”“\"'")
+    close = min((after.find(c) for c in "»”“\"'" if c in after), default=-1)
+    if close < 0:
+        return False
+    quote_len = (start - (lo + pos)) + (end - start) + close
+    return quote_len < 0.6 * len(text.strip())
 
 
 def _sigmoid(z: float) -> float:
