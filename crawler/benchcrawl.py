@@ -10,7 +10,8 @@ each crawl in a fresh subprocess (one reactor per process, and the peak RSS is t
 
 Throughput is items per second from the spider's opening to its closing (the final database
 flush included; process start-up and rule loading excluded), and items per CPU-second (this
-process and its classify worker), which stays meaningful on a busy machine. Both use the same Scrapy settings: 32 concurrent requests, no delay, no AutoThrottle.
+process and its classify worker), which stays meaningful on a busy machine. Both use the same
+Scrapy settings: 32 concurrent requests, no delay, no AutoThrottle.
 The server runs in processes of its own (``SO_REUSEPORT``), so it is not the crawl's bottleneck
 on a machine with cores to spare; on a small machine it competes with the crawl, and the
 report says how many cores there were.
@@ -52,15 +53,44 @@ _TEXTS = [
 ]
 
 
+# What surrounds an ad on a real page (navigation, styles, scripts, footer): about 4 KB, so that
+# a page weighs what the ad and landing pages of the fixtures weigh (5-7 KB).
+_CHROME_HEAD = (
+    "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+    + "".join(
+        f"<link rel='stylesheet' href='/static/css/part{i}.css?v=20261118'>" for i in range(6)
+    )
+    + "<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments)}"
+    "gtag('js',new Date());gtag('config','G-DEMO000000');</script>"
+)
+_CHROME_NAV = (
+    "<header class='top'><nav>"
+    + "".join(
+        f"<a href='/category/{i}'>Рубрика {i}: объявления и новости города</a>" for i in range(24)
+    )
+    + "</nav></header>"
+)
+_CHROME_FOOT = (
+    "<footer>"
+    + "".join(
+        f"<p class='legal'>Пункт {i}. Администрация сайта не несёт ответственности за содержание "
+        f"рекламных объявлений. Сайт не является СМИ.</p>"
+        for i in range(12)
+    )
+    + "</footer><script src='/static/js/app.js?v=20261118' async></script>"
+)
+
+
 def ad_page(n: int) -> bytes:
     text = _TEXTS[n % len(_TEXTS)]
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Объявление {n}</title></head>"
-        f"<body><article class='ad' data-id='{n}'><h1>Объявление №{n}</h1>"
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Объявление {n}</title>"
+        f"{_CHROME_HEAD}</head><body>{_CHROME_NAV}"
+        f"<article class='ad' data-id='{n}'><h1>Объявление №{n}</h1>"
         f"<p class='text'>{text} Номер {n}.</p><p class='advertiser'>Рекламодатель {n % 97}</p>"
         f"<a class='landing' href='https://landing-{n % 50}.example/offer?n={n}'>Подробнее</a>"
-        f"</article></body></html>"
-    ).encode("utf-8")
+        f"</article>{_CHROME_FOOT}</body></html>"
+    ).encode()
 
 
 def index_page(k: int, pages: int) -> bytes:
@@ -176,7 +206,9 @@ def _spider_class() -> type:
     return BenchSpider
 
 
-def crawl_once(mode: str, base_url: str, db_url: str | None, evidence: str | None) -> dict[str, Any]:
+def crawl_once(
+    mode: str, base_url: str, db_url: str | None, evidence: str | None
+) -> dict[str, Any]:
     """One crawl in this process; returns its figures (called in a subprocess)."""
     from scrapy.crawler import CrawlerProcess
 
@@ -184,12 +216,21 @@ def crawl_once(mode: str, base_url: str, db_url: str | None, evidence: str | Non
     from crawler.runner import scrapy_settings
     from crawler.sources import SourceConfig, parse_schedule
 
-    source = SourceConfig(name=f"bench_{mode}", spider="bench", schedule=parse_schedule("every 1h"),
-                          base_url=base_url, timeout=timedelta(hours=1))
+    source = SourceConfig(
+        name=f"bench_{mode}",
+        spider="bench",
+        schedule=parse_schedule("every 1h"),
+        base_url=base_url,
+        timeout=timedelta(hours=1),
+    )
     app = AppSettings(database_url=db_url or "sqlite://", evidence_dir=Path(evidence or "."))
     overrides: dict[str, Any] = {
-        "CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 32, "DOWNLOAD_DELAY": 0,
-        "AUTOTHROTTLE_ENABLED": False, "ROBOTSTXT_OBEY": False, "LOG_LEVEL": "WARNING",
+        "CONCURRENT_REQUESTS": 32,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "ROBOTSTXT_OBEY": False,
+        "LOG_LEVEL": "WARNING",
         "LOGSTATS_INTERVAL": 0,
     }
     if mode == "bare":
@@ -273,9 +314,18 @@ def run(pages: int) -> Figures:
             engine.dispose()
         for mode in ("bare", "full"):
             done = subprocess.run(
-                [sys.executable, "-m", "crawler.benchcrawl", mode, base_url, db_url,
-                 str(Path(tmp) / "evidence")],
-                capture_output=True, text=True, check=False,
+                [
+                    sys.executable,
+                    "-m",
+                    "crawler.benchcrawl",
+                    mode,
+                    base_url,
+                    db_url,
+                    str(Path(tmp) / "evidence"),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
                 env={**os.environ, "PYTHONWARNINGS": "ignore"},
             )
             if done.returncode != 0 or not done.stdout.strip():

@@ -126,6 +126,15 @@ class CrawlRunRecorder:
         finally:
             ctx.close()
         level = logging.INFO if status == "finished" else logging.WARNING
-        logger.log(level, "crawl run %d of %r: %s (%s items, %s new, %s hits, %s errors)%s",
-                   ctx.run_id, ctx.source.name, status, counts.items, counts.ads_new,
-                   counts.hits, errors, f": {error}" if error else "")
+        logger.log(
+            level,
+            "crawl run %d of %r: %s (%s items, %s new, %s hits, %s errors)%s",
+            ctx.run_id,
+            ctx.source.name,
+            status,
+            counts.items,
+            counts.ads_new,
+            counts.hits,
+            errors,
+            f": {error}" if error else "",
+        )

@@ -100,9 +100,7 @@ class WarcStore:
             self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
             if self._fh.tell() == 0:
                 info = {"software": "scamradar", "format": "WARC File Format 1.1", **self.info}
-                self._writer.write_record(
-                    self._writer.create_warcinfo_record(self.path.name, info)
-                )
+                self._writer.write_record(self._writer.create_warcinfo_record(self.path.name, info))
         return self._writer
 
     def write(self, capture: Capture) -> EvidenceRef:
@@ -206,8 +204,10 @@ class Problem:
     detail: str
 
     def __str__(self) -> str:
-        return (f"evidence {self.evidence_id} (ad {self.ad_id}) {self.warc_path}@{self.warc_offset}:"
-                f" {self.kind}: {self.detail}")
+        return (
+            f"evidence {self.evidence_id} (ad {self.ad_id}) {self.warc_path}@{self.warc_offset}:"
+            f" {self.kind}: {self.detail}"
+        )
 
 
 def verify(sessions: object, root: Path) -> Iterator[tuple[int, Problem | None]]:
@@ -222,9 +222,16 @@ def verify(sessions: object, root: Path) -> Iterator[tuple[int, Problem | None]]
     while True:
         with sessions() as session:  # type: ignore[operator]
             rows = session.execute(
-                select(Evidence.id, Evidence.ad_id, Evidence.warc_path, Evidence.warc_offset,
-                       Evidence.sha256)
-                .where(Evidence.id > last).order_by(Evidence.id).limit(1000)
+                select(
+                    Evidence.id,
+                    Evidence.ad_id,
+                    Evidence.warc_path,
+                    Evidence.warc_offset,
+                    Evidence.sha256,
+                )
+                .where(Evidence.id > last)
+                .order_by(Evidence.id)
+                .limit(1000)
             ).all()
         if not rows:
             return
@@ -240,8 +247,17 @@ def verify(sessions: object, root: Path) -> Iterator[tuple[int, Problem | None]]
                 kind = "missing_file" if error.startswith("missing") else "unreadable"
                 yield ev_id, Problem(ev_id, ad_id, warc_path, offset, kind, error)
             elif actual != sha:
-                yield ev_id, Problem(ev_id, ad_id, warc_path, offset, "mismatch",
-                                     f"stored sha256 {sha}, record hashes to {actual}")
+                yield (
+                    ev_id,
+                    Problem(
+                        ev_id,
+                        ad_id,
+                        warc_path,
+                        offset,
+                        "mismatch",
+                        f"stored sha256 {sha}, record hashes to {actual}",
+                    ),
+                )
             else:
                 yield ev_id, None
 

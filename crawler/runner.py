@@ -2,9 +2,9 @@
 
 One crawl per process: the Twisted reactor cannot be restarted, so the scheduler and the tests
 run each crawl as a ``scamradar crawl`` subprocess. The crawl run itself (open, judge, close)
-is recorded by :class:`crawler.crawlrun.CrawlRunRecorder`; the source's ``timeout`` becomes
-``CLOSESPIDER_TIMEOUT`` so a slow crawl ends itself as ``timeout`` before the scheduler has to
-kill it.
+is recorded by :class:`crawler.crawlrun.CrawlRunRecorder`; the source's ``timeout`` (less a
+margin, :func:`soft_timeout`) becomes ``CLOSESPIDER_TIMEOUT`` so a slow crawl ends itself as
+``timeout`` before the scheduler has to kill it.
 """
 
 from __future__ import annotations
@@ -50,10 +50,18 @@ def scrapy_settings(
     settings.setmodule("crawler.settings", priority="project")
     settings.update(app_overrides(app), priority="project")
     if source is not None:
-        settings.set("CLOSESPIDER_TIMEOUT", int(source.timeout.total_seconds()), priority="project")
+        settings.set("CLOSESPIDER_TIMEOUT", soft_timeout(source), priority="project")
     if overrides:
         settings.update(dict(overrides), priority="cmdline")
     return settings
+
+
+def soft_timeout(source: SourceConfig) -> int:
+    """Seconds after which the crawl closes itself: the source's ``timeout`` less a margin
+    (10 %, at most a minute), so that it ends and records its run as ``timeout`` before the
+    scheduler's hard kill at ``timeout``."""
+    total = source.timeout.total_seconds()
+    return max(1, int(total - min(60.0, total * 0.1)))
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
@@ -111,7 +119,8 @@ def _close_abandoned(ctx: Any, error: str, stats: Mapping[str, Any]) -> None:
 
     try:
         with ctx.sessions.begin() as session:
-            close_crawl_run(session, ctx.run_id, "failed", RunCounts(errors=1),
-                            stats=stats, error=error)
+            close_crawl_run(
+                session, ctx.run_id, "failed", RunCounts(errors=1), stats=stats, error=error
+            )
     finally:
         ctx.close()

@@ -1,7 +1,8 @@
 """Scrapy settings for scamradar: polite defaults for every crawl.
 
 Only constants here (no environment read, no I/O at import). Values that are not Scrapy's own
-(database, evidence directory, private-address policy) come from :class:`crawler.config.AppSettings`:
+(database, evidence directory, private-address policy) come from
+:class:`crawler.config.AppSettings`:
 the runner (``scamradar crawl``) copies them in with :func:`app_overrides`; under plain
 ``scrapy crawl`` the components read ``AppSettings.from_env()`` themselves when they are unset.
 
@@ -25,7 +26,9 @@ SPIDER_LOADER_WARN_ONLY = True  # a broken kind must not stop the others
 
 # Who we are. Monitored sites see an honest, contactable crawler; landing pages of scams are
 # fetched as a phone (cloakers show bots a white page) and a second time as this crawler.
-USER_AGENT = "Mozilla/5.0 (compatible; scamradar/0.1; fraud-ad monitoring; +https://scamradar.invalid/bot)"
+USER_AGENT = (
+    "Mozilla/5.0 (compatible; scamradar/0.1; fraud-ad monitoring; +https://scamradar.invalid/bot)"
+)
 SCAMRADAR_MOBILE_USER_AGENT = (
     "Mozilla/5.0 (Linux; Android 14; SM-A546B) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/129.0.6668.100 Mobile Safari/537.36"
@@ -38,9 +41,9 @@ DEFAULT_REQUEST_HEADERS = {
 ROBOTSTXT_OBEY = True
 
 CONCURRENT_REQUESTS = 16
-# Items handled in parallel per response (Scrapy starts this many tasks per response; a t.me
-# page holds ~20 posts, a feed a few dozen entries).
-CONCURRENT_ITEMS = 32
+# Items handled in parallel per response. Scrapy starts this many tasks for every response, so
+# it is kept near what one response yields: a t.me page holds ~20 posts.
+CONCURRENT_ITEMS = 20
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5  # ±50 %

@@ -169,10 +169,11 @@ def bench_crawl(
     SQLite; print pages/s of both, the ratio, and peak RSS (each crawl in its own process)."""
     import os
 
-    from crawler.benchcrawl import run
+    from crawler.benchcrawl import ad_page, run
 
     typer.echo(f"machine: {os.cpu_count()} CPUs, load average "
-               f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+               f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+               f"ad pages of about {len(ad_page(1)) / 1024:.1f} KB")
     for size in [pages] + ([big] if big and big != pages else []):
         f = run(size)
         for r in (f.bare, f.full):

@@ -47,7 +47,8 @@ def crawl(
 
 def summary_line(r: RunResult) -> str:
     line = (
-        f"{r.source}: {r.status}" + (f" (run {r.run_id})" if r.run_id else "")
+        f"{r.source}: {r.status}"
+        + (f" (run {r.run_id})" if r.run_id else "")
         + f": {r.count('storage/items')} items, {r.count('storage/ads_new')} new, "
         f"{r.count('storage/ads_seen_again')} seen again, {r.count('storage/hits')} flagged, "
         f"{r.count('evidence/records')} evidence records, "

@@ -28,13 +28,26 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEV
 
 def demo_sources(base_url: str) -> list[dict[str, Any]]:
     return [
-        {"name": "demo_telegram", "spider": "telegram", "schedule": "every 30m",
-         "base_url": base_url, "channels": [CHANNEL], "max_pages": 3},
-        {"name": "demo_news", "spider": "feeds", "schedule": "every 1h", "base_url": base_url,
-         "urls": ["https://qala-aqparat.example/news.rss",
-                  "https://dala-business.example/feed/atom/",
-                  "https://news.google.com/rss/search?q=%22Halyk%22+%D0%BC%D0%BE%D1%88%D0%B5"
-                  "%D0%BD%D0%BD%D0%B8%D0%BA%D0%B8&hl=ru&gl=KZ&ceid=KZ:ru"]},
+        {
+            "name": "demo_telegram",
+            "spider": "telegram",
+            "schedule": "every 30m",
+            "base_url": base_url,
+            "channels": [CHANNEL],
+            "max_pages": 3,
+        },
+        {
+            "name": "demo_news",
+            "spider": "feeds",
+            "schedule": "every 1h",
+            "base_url": base_url,
+            "urls": [
+                "https://qala-aqparat.example/news.rss",
+                "https://dala-business.example/feed/atom/",
+                "https://news.google.com/rss/search?q=%22Halyk%22+%D0%BC%D0%BE%D1%88%D0%B5"
+                "%D0%BD%D0%BD%D0%B8%D0%BA%D0%B8&hl=ru&gl=KZ&ceid=KZ:ru",
+            ],
+        },
         # after the others: it fetches the landing URLs their ads queued
         {"name": "demo_landing", "spider": "landing", "schedule": "every 15m"},
     ]
@@ -58,16 +71,29 @@ def run_demo(*, keep_server: bool = False, echo: Callable[[str], Any] = print) -
         sources = demo_sources(server.base_url)
         config.write_text(yaml.safe_dump(sources, allow_unicode=True, sort_keys=False), "utf-8")
         echo(f"scamradar demo: serving the bundled samples at {server.base_url}")
-        echo("  (the ads link to landing pages on 127.0.0.1: fetching private addresses found in "
-             "ads is off by default; the demo's own crawls allow it)")
+        echo(
+            "  (the ads link to landing pages on 127.0.0.1: fetching private addresses found in "
+            "ads is off by default; the demo's own crawls allow it)"
+        )
         echo(f"  database: {engine.url.render_as_string()}   evidence: {app.evidence_dir}")
         echo("")
         failures = 0
         for source in sources:
             done = subprocess.run(
-                [sys.executable, "-m", "crawler", "crawl", source["name"], "--config",
-                 str(config), *FAST],
-                env=env, capture_output=True, text=True, check=False,
+                [
+                    sys.executable,
+                    "-m",
+                    "crawler",
+                    "crawl",
+                    source["name"],
+                    "--config",
+                    str(config),
+                    *FAST,
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             lines = done.stdout.strip().splitlines()
             echo("  " + (lines[-1] if lines else f"{source['name']}: no output"))
@@ -95,7 +121,8 @@ def flagged_rows(sessions: Any, source_names: list[str]) -> list[tuple[str, str,
     rows = []
     with sessions() as session:
         ads = session.scalars(
-            select(Ad).join(Source, Ad.source_id == Source.id)
+            select(Ad)
+            .join(Source, Ad.source_id == Source.id)
             .where(Source.name.in_(source_names), Ad.label.in_(FLAGGED_LABELS))
             .order_by(Ad.label, Source.name, Ad.id)
         ).all()
@@ -103,7 +130,8 @@ def flagged_rows(sessions: Any, source_names: list[str]) -> list[tuple[str, str,
             hit = ad.hit
             brands = ", ".join(b.brand for b in hit.brands) if hit else ""
             rule = (hit.matches[0].get("rule") if hit and hit.matches else None) or (
-                hit.rules[0].rule_id if hit and hit.rules else "")
+                hit.rules[0].rule_id if hit and hit.rules else ""
+            )
             title = ad.title or ad.text.split("\n", 1)[0]
             rows.append((ad.label or "", brands or "-", rule, ad.source.name, _cut(title, 70)))
     return rows
@@ -127,8 +155,10 @@ def print_flagged(app: AppSettings, source_names: list[str], echo: Callable[[str
         echo(fmt.format(*row))
     by_label = ", ".join(f"{k} {v}" for k, v in totals["hits_by_label"].items())
     echo("")
-    echo(f"database totals (as `scamradar stats`): {totals['ads']} ads, {totals['flagged']} "
-         f"flagged ({by_label})")
+    echo(
+        f"database totals (as `scamradar stats`): {totals['ads']} ads, {totals['flagged']} "
+        f"flagged ({by_label})"
+    )
 
 
 def _cut(text: str, width: int) -> str:

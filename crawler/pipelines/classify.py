@@ -109,7 +109,9 @@ class ClassifyPipeline:
         # Loaded here even with workers, so that broken rule data stops the crawl at once.
         self.local = Classifier(self.rules_dir)
         if self.local.extract is None:
-            logger.warning("crawler.rules.indicators is not available: indicators are not extracted")
+            logger.warning(
+                "crawler.rules.indicators is not available: indicators are not extracted"
+            )
         crawler.stats.set_value("rules/ruleset_version", self.local.engine.ruleset_version)
         self.pool: ProcessPoolExecutor | None = None
         self.pending: list[tuple[AdItem, asyncio.Future[Any]]] = []
@@ -147,8 +149,9 @@ class ClassifyPipeline:
             try:
                 verdict, found = self.local(ad, blob)
             except Exception:  # boundary: the ad is stored unclassified rather than lost
-                logger.error("the rule engine failed on %s", item.url or item.external_id,
-                             exc_info=True)
+                logger.error(
+                    "the rule engine failed on %s", item.url or item.external_id, exc_info=True
+                )
                 self.stats.inc_value("rules/errors")
                 return item
             return self._apply(item, verdict, found)

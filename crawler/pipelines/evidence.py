@@ -38,8 +38,11 @@ class EvidencePipeline:
         self.store = WarcStore(
             ctx.evidence_dir,
             run_file_name(ctx.source.name, ctx.run_id),
-            info={"source": ctx.source.name, "spider": ctx.source.spider,
-                  "crawl-run": str(ctx.run_id)},
+            info={
+                "source": ctx.source.name,
+                "spider": ctx.source.spider,
+                "crawl-run": str(ctx.run_id),
+            },
         )
         ctx.warc = self.store
 

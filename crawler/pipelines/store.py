@@ -144,9 +144,7 @@ class StorePipeline:
         return counts
 
     @staticmethod
-    def _verdicts(
-        session: Session, batch: list[AdItem], ad_ids: list[int], ruleset: str
-    ) -> int:
+    def _verdicts(session: Session, batch: list[AdItem], ad_ids: list[int], ruleset: str) -> int:
         from storage.sightings import HitData, attach_hits
 
         verdicts = []
@@ -188,7 +186,7 @@ class StorePipeline:
     @staticmethod
     def _indicators(session: Session, batch: list[AdItem], ad_ids: list[int]) -> int:
         """Link each ad to its indicators, for the whole batch at once (the batch form of
-        :func:`storage.sightings.link_indicators`: a handful of statements per batch, not per ad)."""
+        :func:`storage.sightings.link_indicators`: a few statements per batch, not per ad)."""
         from storage.models import AdIndicator, Indicator, utcnow
 
         wanted: dict[int, set[tuple[str, str]]] = {}
@@ -266,8 +264,15 @@ class StorePipeline:
             )
         now = utcnow()
         rows = [
-            {"url": url, "url_hash": h, "domain": registrable_host(url), "origin": "ad",
-             "origin_ad_id": ad_id, "status": "pending", "queued_at": now}
+            {
+                "url": url,
+                "url_hash": h,
+                "domain": registrable_host(url),
+                "origin": "ad",
+                "origin_ad_id": ad_id,
+                "status": "pending",
+                "queued_at": now,
+            }
             for h, (url, ad_id) in wanted.items()
             if h not in known
         ]

@@ -55,7 +55,9 @@ class SourceSpider(scrapy.Spider):
         if isinstance(source, str):
             source = self._load_source(source, config)
         if source.spider != self.name:
-            raise ValueError(f"source {source.name!r} is a {source.spider!r} source, not {self.name!r}")
+            raise ValueError(
+                f"source {source.name!r} is a {source.spider!r} source, not {self.name!r}"
+            )
         self.source_config: SourceConfig = source
 
     @staticmethod
@@ -124,8 +126,11 @@ class SourceSpider(scrapy.Spider):
         """
         if not isinstance(response, TextResponse):
             response = TextResponse(
-                url=response.url, status=response.status, headers=response.headers,
-                body=response.body, request=response.request,
+                url=response.url,
+                status=response.status,
+                headers=response.headers,
+                body=response.body,
+                request=response.request,
             )
         body = response.body
         declared = response._declared_encoding()  # noqa: SLF001 - Scrapy's own detection

@@ -57,8 +57,10 @@ class FeedsSpider(SourceSpider):
                 rebase(url, self.source.base_url),
                 callback=self.parse_feed,
                 cb_kwargs={"feed_url": url},
-                headers={"Accept": "application/rss+xml, application/atom+xml, "
-                                   "application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"},
+                headers={
+                    "Accept": "application/rss+xml, application/atom+xml, "
+                    "application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+                },
             )
 
     def parse_feed(self, response: Response, feed_url: str) -> Any:
@@ -78,8 +80,12 @@ class FeedsSpider(SourceSpider):
             return
         if parsed.get("bozo"):
             stats.inc_value("feeds/bozo")
-            self.logger.warning("%s: malformed feed, %d entries recovered: %s",
-                                response.url, len(parsed.entries), parsed.get("bozo_exception"))
+            self.logger.warning(
+                "%s: malformed feed, %d entries recovered: %s",
+                response.url,
+                len(parsed.entries),
+                parsed.get("bozo_exception"),
+            )
         feed = parsed.feed
         feed_title = feed.get("title")
         google = "news.google." in feed_url or feed.get("generator", "").startswith("NFE/")

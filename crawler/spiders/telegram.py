@@ -46,7 +46,7 @@ _VIEWS = re.compile(r"^([\d.,]+)\s*([KMkm]?)$")
 
 
 def parse_views(text: str | None) -> int | None:
-    """"15.3K" → 15300, "1.2M" → 1200000, "640" → 640."""
+    """ "15.3K" → 15300, "1.2M" → 1200000, "640" → 640."""
     if not text:
         return None
     match = _VIEWS.match(text.strip())
@@ -94,9 +94,7 @@ class TelegramSpider(SourceSpider):
             cb_kwargs={"channel": channel, "page": page, "search": search},
         )
 
-    def parse_page(
-        self, response: Response, channel: str, page: int, search: str | None
-    ) -> Any:
+    def parse_page(self, response: Response, channel: str, page: int, search: str | None) -> Any:
         response = self.decoded(response)
         stats = self.crawler.stats
         stats.inc_value("telegram/pages")
@@ -106,12 +104,14 @@ class TelegramSpider(SourceSpider):
             stats.inc_value("telegram/no_preview")
             self.logger.warning(
                 "%s: no web preview for channel %r (private, renamed, or preview disabled)",
-                response.url, channel,
+                response.url,
+                channel,
             )
             return
-        channel_title = " ".join(
-            response.css(".tgme_channel_info_header_title ::text").getall()
-        ).strip() or None
+        channel_title = (
+            " ".join(response.css(".tgme_channel_info_header_title ::text").getall()).strip()
+            or None
+        )
         items = []
         for message in response.css(".tgme_widget_message[data-post]"):
             item = self.post(response, message, channel, channel_title)
@@ -139,12 +139,13 @@ class TelegramSpider(SourceSpider):
         if "/" not in post_id:
             return None
         bubble = message.css(".tgme_widget_message_bubble") or message
-        text_node = bubble.xpath("./div[contains(@class, 'tgme_widget_message_text')]") or \
-            bubble.css(".js-message_text")
+        text_node = bubble.xpath(
+            "./div[contains(@class, 'tgme_widget_message_text')]"
+        ) or bubble.css(".js-message_text")
         body_html = text_node[0].get() if text_node else ""
         text = html_to_text(body_html)
         links: list[str] = []
-        for href in (text_node[0].css("a::attr(href)").getall() if text_node else []):
+        for href in text_node[0].css("a::attr(href)").getall() if text_node else []:
             url = _href(href)
             if url and url.startswith(("http://", "https://")):
                 links.append(url)
@@ -153,13 +154,15 @@ class TelegramSpider(SourceSpider):
         forwarded = bubble.css(".tgme_widget_message_forwarded_from")
         advertiser = channel_title
         if forwarded:
-            name = " ".join(forwarded.css(".tgme_widget_message_forwarded_from_name ::text")
-                            .getall()).strip() or " ".join(forwarded.css("::text").getall())
+            name = " ".join(
+                forwarded.css(".tgme_widget_message_forwarded_from_name ::text").getall()
+            ).strip() or " ".join(forwarded.css("::text").getall())
             name = re.sub(r"^\s*Forwarded from\s*", "", name).strip()
             extra["forwarded_from"] = {
                 "name": name,
-                "url": _href(forwarded.css(
-                    ".tgme_widget_message_forwarded_from_name::attr(href)").get()),
+                "url": _href(
+                    forwarded.css(".tgme_widget_message_forwarded_from_name::attr(href)").get()
+                ),
             }
             advertiser = name or advertiser
         author = bubble.css(".tgme_widget_message_from_author ::text").get()
@@ -175,11 +178,15 @@ class TelegramSpider(SourceSpider):
                 "title": _joined(preview.css(".link_preview_title ::text").getall()),
                 "description": _joined(preview.css(".link_preview_description ::text").getall()),
             }
-            image = preview.css(".link_preview_image, .link_preview_right_image").attrib.get("style")
+            image = preview.css(".link_preview_image, .link_preview_right_image").attrib.get(
+                "style"
+            )
             if image and (m := _BG_URL.search(image)):
                 info["image"] = m.group(1)
             extra["link_preview"] = info
-            seen = " — ".join(v for v in (info["site_name"], info["title"], info["description"]) if v)
+            seen = " — ".join(
+                v for v in (info["site_name"], info["title"], info["description"]) if v
+            )
             if seen:
                 parts.append(seen)
             if info["url"]:
@@ -222,7 +229,7 @@ class TelegramSpider(SourceSpider):
 
         # Links to Telegram itself (channels, @mentions, bots) are not landing pages: they are
         # kept as mentions, and not queued for the landing spider.
-        internal = {urlsplit(response.url).hostname, "t.me", "telegram.me", "www.t.me"}
+        internal = {"t.me", "www.t.me", "telegram.me", "telegram.org"}
         mentions = [u for u in dict.fromkeys(links) if urlsplit(u).hostname in internal]
         links = [u for u in dict.fromkeys(links) if urlsplit(u).hostname not in internal]
         if mentions:

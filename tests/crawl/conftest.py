@@ -26,7 +26,14 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crawl"
 CRAWL_TIMEOUT = 120
 # Fast but otherwise the production settings: no politeness delay against the local server.
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "SCAMRADAR_BACKOFF_BASE=0.2"]
+FAST = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=0",
+    "-s",
+    "SCAMRADAR_BACKOFF_BASE=0.2",
+]
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -54,15 +61,20 @@ class Crawl:
     def cli(self, *args: str, timeout: float = CRAWL_TIMEOUT) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "crawler", *args],
-            cwd=REPO, env=self.env(), capture_output=True, text=True, timeout=timeout,
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     def crawl(self, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.cli("crawl", name, "--config", str(self.config), *FAST, *extra)
 
     def write_sources(self, sources: list[dict[str, Any]]) -> Path:
-        self.config.write_text(yaml.safe_dump(sources, allow_unicode=True, sort_keys=False),
-                               encoding="utf-8")
+        self.config.write_text(
+            yaml.safe_dump(sources, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
         return self.config
 
 
@@ -102,13 +114,21 @@ def db(crawl: Crawl) -> Iterator[Session]:
 def telegram_routes(server: Any, channel: str = "almaty_zhanalyq_demo") -> None:
     """The channel's two pages and its search, as t.me serves them."""
     server.route(f"/s/{channel}", body=fixture_bytes("telegram_channel.html"))
-    server.route(f"/s/{channel}?before=4812", body=fixture_bytes("telegram_channel_before_4812.html"))
-    server.route(f"/s/{channel}?before=4809", body=fixture_bytes("telegram_channel_before_4809.html"))
+    server.route(
+        f"/s/{channel}?before=4812", body=fixture_bytes("telegram_channel_before_4812.html")
+    )
+    server.route(
+        f"/s/{channel}?before=4809", body=fixture_bytes("telegram_channel_before_4809.html")
+    )
     server.route(f"/s/{channel}?q=Казатомпром", body=fixture_bytes("telegram_channel_search.html"))
 
 
 def telegram_source(server: Any, **params: Any) -> dict[str, Any]:
     return {
-        "name": "almaty_tg", "spider": "telegram", "schedule": "every 30m",
-        "base_url": server.base_url, "channels": ["almaty_zhanalyq_demo"], **params,
+        "name": "almaty_tg",
+        "spider": "telegram",
+        "schedule": "every 30m",
+        "base_url": server.base_url,
+        "channels": ["almaty_zhanalyq_demo"],
+        **params,
     }

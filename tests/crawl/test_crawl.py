@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+from httpserver import FixtureServer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from httpserver import FixtureServer
 from storage.db import make_engine
 from storage.models import Ad, CrawlRun, Evidence, Hit, LandingTarget
 
@@ -84,7 +84,9 @@ def test_the_same_crawl_twice_stores_no_duplicate_and_moves_times_seen(
         assert ads["almaty_zhanalyq_demo/4808"].times_seen == 1
         runs = s.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
         assert [(r.status, r.ads_new, r.ads_seen_again) for r in runs] == [
-            ("finished", 9, 0), ("finished", 0, 5)]
+            ("finished", 9, 0),
+            ("finished", 0, 5),
+        ]
         assert s.scalar(select(func.count()).select_from(Evidence)) == 14
 
 
@@ -106,8 +108,14 @@ def test_a_429_is_retried_after_its_retry_after_and_the_run_finishes(
     crawl: Crawl, http_server: FixtureServer
 ) -> None:
     telegram_routes(http_server)
-    http_server.route("/s/almaty_zhanalyq_demo", status=429, body=b"Too Many Requests",
-                      headers={"Retry-After": "1"}, times=1, content_type="text/plain")
+    http_server.route(
+        "/s/almaty_zhanalyq_demo",
+        status=429,
+        body=b"Too Many Requests",
+        headers={"Retry-After": "1"},
+        times=1,
+        content_type="text/plain",
+    )
     crawl.write_sources([telegram_source(http_server, max_pages=1)])
     done = crawl.crawl("almaty_tg")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -123,7 +131,9 @@ def test_a_429_is_retried_after_its_retry_after_and_the_run_finishes(
 def test_a_source_that_only_errors_ends_failed_with_the_reason(
     crawl: Crawl, http_server: FixtureServer
 ) -> None:
-    http_server.route("/s/almaty_zhanalyq_demo", status=503, body=b"down", content_type="text/plain")
+    http_server.route(
+        "/s/almaty_zhanalyq_demo", status=503, body=b"down", content_type="text/plain"
+    )
     crawl.write_sources([telegram_source(http_server)])
     done = crawl.crawl("almaty_tg", "-s", "RETRY_TIMES=1")
     assert done.returncode == 1
@@ -138,8 +148,10 @@ def test_a_source_that_only_errors_ends_failed_with_the_reason(
 def test_a_channel_without_posts_ends_empty_not_finished(
     crawl: Crawl, http_server: FixtureServer
 ) -> None:
-    http_server.route("/s/almaty_zhanalyq_demo",
-                      body="<html><body><div class='tgme_page'>Join</div></body></html>")
+    http_server.route(
+        "/s/almaty_zhanalyq_demo",
+        body="<html><body><div class='tgme_page'>Join</div></body></html>",
+    )
     crawl.write_sources([telegram_source(http_server)])
     done = crawl.crawl("almaty_tg")
     assert done.returncode == 1 and "almaty_tg: empty" in done.stdout
@@ -148,9 +160,13 @@ def test_a_channel_without_posts_ends_empty_not_finished(
         assert run.status == "empty" and run.stats["telegram/no_preview"] == 1
 
 
-def test_malformed_html_is_parsed_as_far_as_it_goes(crawl: Crawl, http_server: FixtureServer) -> None:
+def test_malformed_html_is_parsed_as_far_as_it_goes(
+    crawl: Crawl, http_server: FixtureServer
+) -> None:
     page = fixture_bytes("telegram_channel.html").decode("utf-8")
-    broken = page.replace("</div></div>", "</span>", 2).replace("</body>", "").replace("</html>", "")
+    broken = (
+        page.replace("</div></div>", "</span>", 2).replace("</body>", "").replace("</html>", "")
+    )
     broken = broken[: broken.index('data-post="almaty_zhanalyq_demo/4816"')] + "<div <b>unclosed"
     http_server.route("/s/almaty_zhanalyq_demo", body=broken)
     crawl.write_sources([telegram_source(http_server, max_pages=1)])
@@ -167,8 +183,11 @@ def test_a_cp1251_body_with_a_wrong_or_no_charset_is_read_correctly(
 ) -> None:
     page = fixture_bytes("telegram_channel.html").decode("utf-8").replace("₸", "тг")
     page = page.replace('<meta charset="utf-8">', "")
-    http_server.route("/s/almaty_zhanalyq_demo", body=page.encode("cp1251", errors="replace"),
-                      content_type=content_type)
+    http_server.route(
+        "/s/almaty_zhanalyq_demo",
+        body=page.encode("cp1251", errors="replace"),
+        content_type=content_type,
+    )
     crawl.write_sources([telegram_source(http_server, max_pages=1)])
     done = crawl.crawl("almaty_tg")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -182,8 +201,12 @@ def test_a_truncated_body_is_retried_and_never_kept_as_evidence(
     crawl: Crawl, http_server: FixtureServer
 ) -> None:
     telegram_routes(http_server)
-    http_server.route("/s/almaty_zhanalyq_demo", body=fixture_bytes("telegram_channel.html"),
-                      truncate=True, times=1)
+    http_server.route(
+        "/s/almaty_zhanalyq_demo",
+        body=fixture_bytes("telegram_channel.html"),
+        truncate=True,
+        times=1,
+    )
     crawl.write_sources([telegram_source(http_server, max_pages=1)])
     done = crawl.crawl("almaty_tg")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -197,24 +220,29 @@ def test_a_truncated_body_is_retried_and_never_kept_as_evidence(
 def test_a_body_that_is_always_truncated_fails_the_run(
     crawl: Crawl, http_server: FixtureServer
 ) -> None:
-    http_server.route("/s/almaty_zhanalyq_demo", body=fixture_bytes("telegram_channel.html"),
-                      truncate=True)
+    http_server.route(
+        "/s/almaty_zhanalyq_demo", body=fixture_bytes("telegram_channel.html"), truncate=True
+    )
     crawl.write_sources([telegram_source(http_server)])
     done = crawl.crawl("almaty_tg", "-s", "RETRY_TIMES=1")
     assert done.returncode == 1 and "almaty_tg: failed" in done.stdout
 
 
-def test_an_unknown_source_name_is_one_line_and_exit_2(crawl: Crawl, http_server: FixtureServer) -> None:
+def test_an_unknown_source_name_is_one_line_and_exit_2(
+    crawl: Crawl, http_server: FixtureServer
+) -> None:
     crawl.write_sources([telegram_source(http_server)])
     done = crawl.cli("crawl", "nope", "--config", str(crawl.config))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"scamradar: error: {crawl.config}: no source named 'nope' (configured: almaty_tg)"]
+        f"scamradar: error: {crawl.config}: no source named 'nope' (configured: almaty_tg)"
+    ]
 
 
 def test_a_bad_config_fails_before_crawling(crawl: Crawl) -> None:
-    crawl.config.write_text("- name: tg\n  spider: telegram\n  schedule: every 1h\n",
-                            encoding="utf-8")
+    crawl.config.write_text(
+        "- name: tg\n  spider: telegram\n  schedule: every 1h\n", encoding="utf-8"
+    )
     done = crawl.cli("crawl", "tg", "--config", str(crawl.config))
     assert done.returncode == 2
     assert "source 'tg': 'channels' is required" in done.stderr

@@ -24,16 +24,24 @@ def test_the_demo_flags_fake_investment_and_recovery_ads_and_stats_agree(
     assert "demo_telegram: finished" in out and "demo_news: finished" in out
     assert "demo_landing: finished" in out
     assert "127.0.0.1" in out and "allow" in out  # it says why private targets are allowed
-    table = out[out.index("flagged by the demo crawls:"):]
-    rows = [line for line in table.splitlines() if line.startswith(("fake_investment", "recovery_scam"))]
+    table = out[out.index("flagged by the demo crawls:") :]
+    rows = [
+        line for line in table.splitlines() if line.startswith(("fake_investment", "recovery_scam"))
+    ]
     flagged = int(re.search(r"flagged by the demo crawls: (\d+)", out).group(1))
     assert len(rows) == flagged >= 8
     text = "\n".join(rows)
     for brand in ("halyk", "kaspi", "bcc", "kazatomprom", "vi_group"):
         assert re.search(rf"fake_investment\s+\S*{brand}", text), brand
     assert sum(r.startswith("recovery_scam") for r in rows) >= 2
-    for legit in ("Халық Жинақ", "Полиция", "результаты за третий квартал", "АФМ предупредила",
-                  "Регулятор", "велодорожка"):
+    for legit in (
+        "Халық Жинақ",
+        "Полиция",
+        "результаты за третий квартал",
+        "АФМ предупредила",
+        "Регулятор",
+        "велодорожка",
+    ):
         assert legit not in text
     assert any("demo_landing" in r for r in rows)  # the sample landing pages were captured
 

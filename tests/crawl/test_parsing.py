@@ -24,11 +24,16 @@ def _spider(cls: type, **source: Any) -> Any:
     return cls.from_crawler(crawler, source=config)
 
 
-def _telegram_items(body: bytes, url: str = f"https://t.me/s/{CHANNEL}", page: int = 1,
-                    **source: Any) -> tuple[list[AdItem], list[Request]]:
+def _telegram_items(
+    body: bytes, url: str = f"https://t.me/s/{CHANNEL}", page: int = 1, **source: Any
+) -> tuple[list[AdItem], list[Request]]:
     spider = _spider(TelegramSpider, spider="telegram", channels=[CHANNEL], **source)
-    response = HtmlResponse(url=url, body=body, headers={"Content-Type": "text/html; charset=utf-8"},
-                            request=Request(url))
+    response = HtmlResponse(
+        url=url,
+        body=body,
+        headers={"Content-Type": "text/html; charset=utf-8"},
+        request=Request(url),
+    )
     out = list(spider.parse_page(response, channel=CHANNEL, page=page, search=None))
     return ([o for o in out if isinstance(o, AdItem)], [o for o in out if isinstance(o, Request)])
 
@@ -61,7 +66,9 @@ def test_forwarded_and_edited_posts_are_recognised() -> None:
     items, _ = _telegram_items(fixture_bytes("telegram_channel.html"))
     forwarded = items[2]
     assert forwarded.extra["forwarded_from"] == {
-        "name": "Halyk Invest | Бонус 150 000 ₸", "url": "https://t.me/halyk_invest_bonus_demo"}
+        "name": "Halyk Invest | Бонус 150 000 ₸",
+        "url": "https://t.me/halyk_invest_bonus_demo",
+    }
     assert forwarded.advertiser == "Halyk Invest | Бонус 150 000 ₸"
     assert items[4].extra["edited"] is True and items[3].extra["edited"] is False
     assert "https://wa.me/77000004455" in items[3].links
@@ -118,8 +125,12 @@ def test_a_cp1251_page_declared_as_utf8_is_decoded_as_cp1251() -> None:
 
 def _feed_items(name: str, url: str, content_type: str = "application/xml") -> list[AdItem]:
     spider = _spider(FeedsSpider, spider="feeds", urls=[url])
-    response = TextResponse(url=url, body=fixture_bytes(name),
-                            headers={"Content-Type": content_type}, request=Request(url))
+    response = TextResponse(
+        url=url,
+        body=fixture_bytes(name),
+        headers={"Content-Type": content_type},
+        request=Request(url),
+    )
     return [i for i in spider.parse_feed(response, feed_url=url) if isinstance(i, AdItem)]
 
 
@@ -129,15 +140,20 @@ def test_an_rss_feed_yields_entries_with_utc_dates_and_the_outlet() -> None:
     first = items[0]
     assert first.title.startswith("Генпрокуратура предупредила")
     assert "сайты-клоны Halyk Bank" in first.text and "<p>" not in first.text
-    assert first.published_at is not None and first.published_at.isoformat() == "2025-10-14T06:40:00+00:00"
+    assert (
+        first.published_at is not None
+        and first.published_at.isoformat() == "2025-10-14T06:40:00+00:00"
+    )
     assert first.external_id == first.url
     assert first.landing_url is None and first.links == []  # news links are not landing pages
 
 
 def test_an_atom_feed_yields_entries_with_html_unescaped() -> None:
     items = _feed_items("atom_feed.xml", "https://steppe-business.example/feed/atom/")
-    assert [i.external_id for i in items] == ["https://steppe-business.example/?p=104233",
-                                             "https://steppe-business.example/?p=104190"]
+    assert [i.external_id for i in items] == [
+        "https://steppe-business.example/?p=104233",
+        "https://steppe-business.example/?p=104190",
+    ]
     assert items[0].title == "Regulator warns of fake “Halyk” and “Kaspi” investment apps"
     assert "recovery lawyers" in items[0].text
 

@@ -73,14 +73,18 @@ def test_a_telegram_source_without_channels_is_rejected() -> None:
     ],
 )
 def test_a_bad_schedule_is_rejected_with_its_reason(schedule: str, reason: str) -> None:
-    message = _error(f"- name: tg\n  spider: telegram\n  channels: [abc_def]\n  schedule: '{schedule}'\n")
+    message = _error(
+        f"- name: tg\n  spider: telegram\n  channels: [abc_def]\n  schedule: '{schedule}'\n"
+    )
     assert message.startswith("watch.yaml:4: source 'tg': schedule")
     assert reason in message
 
 
 def test_an_unknown_key_is_rejected_naming_the_allowed_ones() -> None:
-    message = _error("- name: tg\n  spider: telegram\n  schedule: every 1h\n"
-                     "  channels: [abc_def]\n  chanels: [typo]\n")
+    message = _error(
+        "- name: tg\n  spider: telegram\n  schedule: every 1h\n"
+        "  channels: [abc_def]\n  chanels: [typo]\n"
+    )
     assert message.startswith("watch.yaml:5: source 'tg': unknown key 'chanels'")
     assert "max_pages" in message
 
