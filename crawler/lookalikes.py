@@ -164,9 +164,11 @@ def _dnstwist_labels(domain: str) -> Iterator[tuple[str, str]]:
 
 
 def _stem_label(text: str) -> str:
-    from crawler.rules.normalize import normalize_term
+    """A stem as domains spell it: ASCII, lower case, letters and digits (not the matching
+    normaliser, which folds spellings)."""
+    from unidecode import unidecode
 
-    return re.sub(r"[^a-z0-9]", "", normalize_term(text))
+    return re.sub(r"[^a-z0-9]", "", unidecode(text).lower())
 
 
 def generate(brands: Iterable[Brand]) -> list[WatchEntry]:

@@ -173,9 +173,12 @@ def domains_of(certs: Iterable[Certificate]) -> dict[str, Certificate]:
 
 
 def _latin(text: str) -> str:
-    from crawler.rules.normalize import normalize_term
+    """A brand term as it is spelled in domain names: ASCII, lower case, letters and digits.
+    (Not the rule engine's matching normaliser: that one folds spellings, ``halyk`` → ``halik``,
+    which is right for matching and wrong for a search query.)"""
+    from unidecode import unidecode
 
-    return re.sub(r"[^a-z0-9]", "", normalize_term(text))
+    return re.sub(r"[^a-z0-9]", "", unidecode(text).lower())
 
 
 # Kazakh Latin spellings of one sound, applied to every occurrence at once (halyk → halyq,

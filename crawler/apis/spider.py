@@ -14,8 +14,9 @@
   that reason; ``SKIP`` logs a
   warning and goes on. HTTP 429/5xx are first retried by the back-off retry middleware; what
   is left after it gives up reaches the parser and is judged the same way.
-- Error bodies (VK's HTTP 200 errors, YouTube's 403, Meta's 400) reach the callbacks:
-  ``handle_httpstatus_all`` is set on every API request.
+- Error bodies (YouTube's 403, Meta's 400, crt.sh's 502 page; VK's errors come with 200) reach
+  the callbacks: every API request lists them in ``handle_httpstatus_list`` (redirects are still
+  followed).
 - robots.txt is not consulted: these are APIs called under their terms, not pages crawled.
 
 Settings read: ``SCAMRADAR_API_RETRIES``, ``SCAMRADAR_BACKOFF_BASE``, ``SCAMRADAR_BACKOFF_MAX``.
@@ -42,6 +43,31 @@ from crawler.spiders.base import SourceSpider
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_RETRIES = 5
+# Error statuses whose bodies the parsers read (YouTube's 403, Meta's 400, crt.sh's 502 page);
+# redirects are still followed by Scrapy.
+API_ERROR_STATUSES = [
+    400,
+    401,
+    403,
+    404,
+    405,
+    408,
+    409,
+    410,
+    413,
+    422,
+    429,
+    500,
+    501,
+    502,
+    503,
+    504,
+    520,
+    521,
+    522,
+    523,
+    524,
+]
 
 
 class ApiSpider(SourceSpider):
@@ -89,7 +115,7 @@ class ApiSpider(SourceSpider):
             errback=self.api_failed,
             dont_filter=True,
             headers={"Accept": "application/json"},
-            meta={"handle_httpstatus_all": True, "api_attempt": 0, **meta},
+            meta={"handle_httpstatus_list": API_ERROR_STATUSES, "api_attempt": 0, **meta},
         )
 
     async def api_failed(self, failure: Any) -> None:
