@@ -65,15 +65,18 @@ def test_filter_knows_official_domains_and_flags_lookalikes(lookalikes):
     assert lookalikes.check("shop.almaty-flowers.kz").kind is None
 
 
-def test_watch_list_catches_what_the_matcher_alone_misses(lookalikes):
-    matcher = load_engine().domains
-    missed = next(
-        label
-        for label, entry in read_watchlist().items()
-        if entry.method.startswith("dnstwist") and not matcher.check(f"{label}.com").kind
-    )
-    verdict = lookalikes.check(f"{missed}.com")
-    assert verdict.kind == "lookalike" and verdict.reason.startswith("watch list")
+def test_watch_list_is_consulted_when_the_matcher_finds_nothing():
+    from crawler.rules.domains import DomainVerdict
+
+    class BlindMatcher:
+        def check(self, host: str) -> DomainVerdict:
+            return DomainVerdict(host, host, None, None)
+
+    flt = LookalikeFilter(BlindMatcher(), read_watchlist())  # type: ignore[arg-type]
+    verdict = flt.check("cabinet.halyk-invest.top")
+    assert (verdict.kind, verdict.brand) == ("lookalike", "halyk")
+    assert verdict.reason.startswith("watch list: ")
+    assert flt.check("almaty-flowers.kz").kind is None
 
 
 @pytest.mark.parametrize(
