@@ -202,6 +202,7 @@ def measure(url: str, *, runs: int = 20) -> list[PageFigure]:
                     statistics.median(times),
                     times[max(0, int(len(times) * 0.9) - 1)],
                     rows,
+                    statistics.median(cpu),
                 )
             )
     return figures
