@@ -6,8 +6,8 @@
   headers lose every occurrence of the token (see :meth:`ApiSpider.capture`).
 - **API errors** (:class:`~crawler.apis.errors.ApiError`, raised by the parsers in
   :mod:`crawler.apis`) are handled in one place, :meth:`ApiSpider.api_error`: ``RETRY`` waits
-  (the API's own pause, else ``SCAMRADAR_BACKOFF_BASE * 2**attempt``, at most
-  ``SCAMRADAR_BACKOFF_MAX`` seconds, without blocking the reactor) and asks again, at most
+  ``SCAMRADAR_BACKOFF_BASE * 2**attempt`` seconds (at least the API's own pause, at most
+  ``SCAMRADAR_BACKOFF_MAX``, without blocking the reactor) and asks again, at most
   ``SCAMRADAR_API_RETRIES`` times (default 5; then that request is given up, logged as an
   error, and the others go on); ``FAIL`` / ``SKIP_UNTIL`` log the reason as an
   error and close the spider (``CloseSpider("api_error")``), so the run ends ``failed`` with
@@ -171,7 +171,9 @@ class ApiSpider(SourceSpider):
                 return
             base = self._setting_float("SCAMRADAR_BACKOFF_BASE", 2.0)
             cap = self._setting_float("SCAMRADAR_BACKOFF_MAX", 120.0)
-            delay = exc.retry_after if exc.retry_after is not None else base * 2**attempt
+            delay = base * 2**attempt  # the API's own pause, when it names one, is the least
+            if exc.retry_after is not None:
+                delay = max(delay, exc.retry_after)
             delay = max(0.0, min(delay, cap))
             logger.warning(
                 "%s: %s; retrying in %.1f s (attempt %d of %d)",
