@@ -361,3 +361,17 @@ def test_vk_wall_pages_by_offset_until_a_short_page(crawl, server):
     assert [r.query["offset"] for r in walls] == ["0", "100"]
     assert walls[0].query["owner_id"] == "-210000001"
     assert len(c.query(Ad)) == 103
+
+
+def test_youtube_and_meta_without_their_secret_make_no_call_and_fail(crawl, server):
+    youtube_routes(server)
+    meta_routes(server)
+    c = crawl()
+    c.sources(
+        source(server, "youtube", queries=["Kaspi"]), source(server, "meta_ads", queries=["Kaspi"])
+    )
+    assert c.crawl("youtube_test").returncode == 1
+    assert "SCAMRADAR_YOUTUBE_KEY is not set" in last_run(c).error
+    assert c.crawl("meta_ads_test").returncode == 1
+    assert "SCAMRADAR_META_TOKEN is not set" in last_run(c).error
+    assert server.requests == []
