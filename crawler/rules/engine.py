@@ -37,7 +37,14 @@ class _Doc(NamedTuple):
 
     def locate(self, h: _Hit) -> tuple[str, int, int, str]:
         """(field, start, end, text) of a hit in the original field."""
-        s, e = (h.start, h.end) if h.mapped else self.norm.span(h.start, h.end)
+        if h.mapped:
+            s, e = h.start, h.end
+        else:
+            # A stem hit ("ежемесячн*") is shown up to the end of its word.
+            text, end = self.norm.text, h.end
+            while end < len(text) and text[end].isalnum() and end - h.end < 30:
+                end += 1
+            s, e = self.norm.span(h.start, end)
         for field, fs, fe in self.fields:
             if fs <= s <= fe:
                 e = min(e, fe)
@@ -63,6 +70,14 @@ class Engine:
         self.patterns = [(s.name, p, frozenset(gate)) for s in ruleset.signals for p, gate in s.patterns]
         self._all_gates = tuple(sorted({g for _n, _p, gate in self.patterns for g in gate}))
         # Signals that some rule counts (name@2, name@3): only these need distinct-hit counting.
+        self.max_evidence = ruleset.decision.max_evidence_per_rule
+        self._evidence_order = {
+            r.id: sorted(
+                ((sig, w) for sig, w in r.weights if w > 0 and "@" not in sig),
+                key=lambda sw: (sw[0] not in _BRAND_SIGNALS, -sw[1]),
+            )
+            for r in self.rules
+        }
         self._counted = {w.split("@", 1)[0] for r in self.rules for w, _ in r.weights if "@" in w}
         self.precedence = ruleset.decision.precedence
         self.scale = ruleset.decision.score_scale
@@ -253,14 +268,22 @@ class Engine:
         else:
             score = _sigmoid(max(z for r, z in fired if r.label == label))
         fired.sort(key=lambda rz: (rz[0].label != label, -rz[1]))
+        # Evidence: per fired rule, its strongest signals present (brands and domains first), one
+        # hit each (two for brands); a span already shown for an earlier rule is not repeated.
         matches: list[Match] = []
         mapped: dict[_Hit, tuple[str, int, int, str]] = {}
+        shown: set[tuple[str, _Hit]] = set()
+        limit = self.max_evidence
         for rule, _z in fired:
-            for sig, w in rule.weights:
-                base = sig.split("@", 1)[0]
-                if w <= 0 or sig not in present or "@" in sig:
+            n = 0
+            for sig, _w in self._evidence_order[rule.id]:
+                if sig not in found or n >= limit:
                     continue
-                for h in found[base][:2]:
+                n += 1
+                for h in found[sig][: 2 if sig in _BRAND_SIGNALS else 1]:
+                    if (sig, h) in shown:
+                        continue
+                    shown.add((sig, h))
                     if h not in mapped:
                         mapped[h] = doc.locate(h)
                     field, s, e, txt = mapped[h]

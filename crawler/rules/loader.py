@@ -80,6 +80,7 @@ class Decision:
     precedence: tuple[str, ...]
     score_scale: float
     hashtag_min_len: int = 4
+    max_evidence_per_rule: int = 8
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,7 @@ def _load_signals(
             precedence=tuple(str(x) for x in dec["precedence"]),
             score_scale=float(dec["score_scale"]),
             hashtag_min_len=int(dec.get("hashtag_min_len", 4)),
+            max_evidence_per_rule=int(dec.get("max_evidence_per_rule", 8)),
         )
         for lab in decision.precedence:
             if lab not in SCAM_LABELS:
