@@ -112,6 +112,7 @@ class TermScanner:
         self._inner: list[tuple[tuple[str, ...], list[tuple[str, bool]]]] = [
             (tuple(k.split(" ")), v) for k, v in self._index.items() if "*" in k
         ]
+        self._resolved: dict[tuple[str, bool], tuple[tuple[str, int], ...]] = {}
         # Hashtags have no separators: the same keys glued together (#быстрыеденьги).
         self._glued: dict[str, list[tuple[str, bool]]] = {}
         for key, entries in self._index.items():
@@ -160,23 +161,34 @@ class TermScanner:
 
     def _emit(self, m: re.Match[str], text: str, n_text: int, hits: list[TermHit]) -> None:
         s = m.group()
+        start, end_m = m.span()
+        after_ok = end_m >= n_text or not text[end_m].isalnum()
+        key = (s, after_ok)
+        resolved = self._resolved.get(key)
+        if resolved is None:
+            resolved = self._resolve(s, after_ok)
+            if len(self._resolved) >= 100_000:
+                self._resolved.clear()
+            self._resolved[key] = resolved
+        for signal, rel_end in resolved:
+            hits.append(TermHit(signal, start, start + rel_end))
+
+    def _resolve(self, s: str, after_ok: bool) -> tuple[tuple[str, int], ...]:
+        """The (signal, end relative to the match) pairs a matched string stands for (memoised)."""
         squashed = s if s.isalnum() else _SPLIT_RE.sub(" ", s)
         found = self._prefixes.get(squashed)
         if found is None:
             entries = self._glued.get(squashed) or self._inner_lookup(squashed)
-            if entries:
-                for signal, _stem in entries:
-                    hits.append(TermHit(signal, m.start(), m.end()))
-            return
+            return tuple((signal, len(s)) for signal, _stem in entries or ())
+        out = []
         n = len(squashed)
-        end_m = m.end()
-        after_ok = end_m >= n_text or not text[end_m].isalnum()
         for length, entries in found:
             whole = (after_ok and length == n) or (length < n and squashed[length] == " ")
-            end = end_m if length == n else m.start() + _raw_end(s, length)
+            end = len(s) if length == n else _raw_end(s, length)
             for signal, stem in entries:
                 if stem or whole:
-                    hits.append(TermHit(signal, m.start(), end))
+                    out.append((signal, end))
+        return tuple(out)
 
 
 _WORD_START_RE = re.compile(r"(?<=[^a-z0-9])[a-z0-9]")
