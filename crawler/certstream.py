@@ -22,7 +22,8 @@ default 5 min) for its source (``--source``, default ``certstream``):
 After each window the source's health is evaluated (:func:`crawler.health.evaluate_source`): a
 stream that stays dead for ``SCAMRADAR_ALERT_AFTER`` windows raises the source alarm (and the
 webhook, if configured) and clears it when updates flow again. A listener *process* that died
-writes no runs at all: its last run stays ``running`` (see docs/sources.md).
+writes no runs at all: ``scamradar certstream --check`` (cron, or a scheduler job) raises the
+alarm when the newest window is too old (:func:`crawler.certstream_store.check_heartbeat`).
 """
 
 from __future__ import annotations

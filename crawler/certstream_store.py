@@ -255,3 +255,43 @@ def _pid() -> int:
     import os
 
     return os.getpid()
+
+
+def check_heartbeat(
+    session: Session, source: str, *, max_silence_s: float, now: datetime | None = None
+) -> str | None:
+    """Raise the source alarm when the listener has been silent too long: its newest run
+    started (or, if closed, ended) more than ``max_silence_s`` ago, or it never ran. Returns the
+    reason, or None when the listener is alive. A listener *process* that died writes nothing,
+    so this check (``scamradar certstream --check``, from cron or the scheduler) is what sees
+    it; the alarm clears itself at the next good window (:func:`crawler.health.evaluate_source`).
+    """
+    from sqlalchemy import select
+
+    from storage.models import CrawlRun, Source, SourceAlert
+
+    now = now or datetime.now(UTC)
+    row = session.scalar(select(Source).where(Source.name == source))
+    if row is None:
+        return f"no source {source!r}: the CertStream listener never ran"
+    last = session.scalar(
+        select(CrawlRun)
+        .where(CrawlRun.source_id == row.id)
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+        .limit(1)
+    )
+    seen = (last.finished_at or last.started_at) if last is not None else row.created_at
+    silence = (now - seen).total_seconds()
+    if silence <= max_silence_s:
+        return None
+    reason = (
+        f"the CertStream listener is silent: no heartbeat window for {int(silence)} s "
+        f"(allowed {int(max_silence_s)} s); is `scamradar certstream` running?"
+    )
+    open_alert = session.scalar(
+        select(SourceAlert).where(SourceAlert.source_id == row.id, SourceAlert.closed_at.is_(None))
+    )
+    if open_alert is None:
+        session.add(SourceAlert(source_id=row.id, reason=reason, opened_at=now))
+        logger.warning("source %s: alarm raised: %s", source, reason)
+    return reason

@@ -28,6 +28,12 @@ def certstream(
         None, "--for", help="Stop after this long (default: run until SIGINT/SIGTERM)."
     ),
     backoff_max: str = typer.Option("5m", help="Longest pause between reconnection attempts."),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Do not listen: raise the source alarm (exit 1) when the listener has written no "
+        "window for SCAMRADAR_ALERT_AFTER intervals (for cron or the scheduler).",
+    ),
 ) -> None:
     """Listen to certificate transparency, store new look-alike domains, queue their pages."""
     from crawler.certstream import DEFAULT_URL, ListenerConfig, run
@@ -40,6 +46,9 @@ def certstream(
         backoff_s = parse_duration(backoff_max).total_seconds()
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if check:
+        _check(source, interval_s)
+        return
     target = url or DEFAULT_URL
     if not target.startswith(("ws://", "wss://")):
         raise UserError(f"--url {target!r}: a CertStream URL starts with ws:// or wss://")
@@ -56,3 +65,18 @@ def certstream(
     )
     statuses = run(app, config)
     typer.echo(f"certstream: {len(statuses)} windows: " + ", ".join(statuses))
+
+
+def _check(source: str, interval_s: float) -> None:
+    from crawler.certstream_store import check_heartbeat
+    from crawler.cli.common import open_database
+    from crawler.config import AppSettings
+
+    app = AppSettings.from_env()
+    allowed = interval_s * (app.alert_after_runs + 1)
+    with open_database(app) as sessions, sessions.begin() as session:
+        reason = check_heartbeat(session, source, max_silence_s=allowed)
+    if reason:
+        typer.echo(f"{source}: {reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{source}: the CertStream listener is alive")

@@ -178,3 +178,40 @@ def test_certstream_command_rejects_a_non_websocket_url(db_url):
         timeout=60,
     )
     assert done.returncode == 2 and "ws://" in done.stderr
+
+
+def test_a_silent_listener_raises_the_alarm_and_a_live_one_does_not(db_url, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from crawler.certstream_store import check_heartbeat
+
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+    try:
+        with sessions.begin() as session:
+            assert "never ran" in check_heartbeat(session, "certstream", max_silence_s=900)
+        port = free_port()
+        with replay_server(port):
+            listen(db_url, tmp_path, f"ws://127.0.0.1:{port}/", seconds=0.5, interval=5)
+        with sessions.begin() as session:
+            assert check_heartbeat(session, "certstream", max_silence_s=900) is None
+        later = datetime.now(UTC) + timedelta(hours=1)
+        with sessions.begin() as session:
+            reason = check_heartbeat(session, "certstream", max_silence_s=900, now=later)
+        assert reason and "silent" in reason
+        alerts = rows(db_url, SourceAlert)
+        assert len(alerts) == 1 and alerts[0].closed_at is None
+    finally:
+        engine.dispose()
+
+
+def test_certstream_check_command_exits_1_when_the_listener_is_silent(db_url):
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "certstream", "--check"],
+        cwd=REPO,
+        env={"DATABASE_URL": db_url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "never ran" in done.stderr
