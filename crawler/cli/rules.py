@@ -16,9 +16,13 @@ import typer
 
 from crawler.errors import UserError
 
-rules_app = typer.Typer(help="Validate the rule data and run every rule's own examples.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="Validate the rule data and run every rule's own examples.", no_args_is_help=True
+)
 
-_DATA_DIR = typer.Option(None, "--data-dir", help="Rule data directory (default: the bundled data).")
+_DATA_DIR = typer.Option(
+    None, "--data-dir", help="Rule data directory (default: the bundled data)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -54,7 +58,9 @@ def _warn(source: str):  # type: ignore[no-untyped-def]
 
 def classify(
     input: str = typer.Option("-", "--input", "-i", help="JSONL file of ads ('-' = stdin)."),  # noqa: A002
-    output: str = typer.Option("-", "--output", "-o", help="JSONL file for verdicts ('-' = stdout)."),
+    output: str = typer.Option(
+        "-", "--output", "-o", help="JSONL file for verdicts ('-' = stdout)."
+    ),
     data_dir: Path | None = _DATA_DIR,
 ) -> None:
     """Classify ads (JSONL: id, title, text, url, advertiser, source) into verdicts (JSONL)."""

@@ -56,11 +56,15 @@ class BenchResult:
 
     @property
     def ratio(self) -> float:
-        return self.engine_per_second / self.baseline_per_second if self.baseline_per_second else 0.0
+        return (
+            self.engine_per_second / self.baseline_per_second if self.baseline_per_second else 0.0
+        )
 
     @property
     def brands_ratio(self) -> float:
-        return self.brands_per_second / self.baseline_per_second if self.baseline_per_second else 0.0
+        return (
+            self.brands_per_second / self.baseline_per_second if self.baseline_per_second else 0.0
+        )
 
     @property
     def process_ratio(self) -> float:
@@ -135,7 +139,9 @@ def _time_brands(src: Path, sample: int, data_dir: Path | None) -> float:
     for raw in lines:
         ad = json.loads(raw)
         text = "\n\n\n\n".join(str(ad.get(k)) for k in ("title", "text", "advertiser") if ad.get(k))
-        found = list(dict.fromkeys(h.key for h in names.find(normalize(text)) if h.kind != "person"))
+        found = list(
+            dict.fromkeys(h.key for h in names.find(normalize(text)) if h.kind != "person")
+        )
         if ad.get("url"):
             v = domains.check(str(ad["url"]))
             if v.brand and v.brand not in found:
@@ -154,10 +160,15 @@ def _time_baseline(src: Path, sample: int, data_dir: Path | None) -> tuple[float
     start = time.process_time()
     for raw in lines:
         ad = json.loads(raw)
-        text = " ".join(str(ad.get(k) or "") for k in ("title", "text", "advertiser", "url")).lower()
+        text = " ".join(
+            str(ad.get(k) or "") for k in ("title", "text", "advertiser", "url")
+        ).lower()
         found = []
         for alias, key in aliases:
-            if fuzz.partial_ratio(alias, text, processor=None, score_cutoff=85) and key not in found:
+            if (
+                fuzz.partial_ratio(alias, text, processor=None, score_cutoff=85)
+                and key not in found
+            ):
                 found.append(key)
         out.write(json.dumps({"id": ad.get("id"), "brands": found}, ensure_ascii=False) + "\n")
     return sample / (time.process_time() - start), len(aliases)

@@ -130,7 +130,9 @@ class NameMatcher:
                 add(n, b.key, "strong")
             for n in b.weak:
                 add(n, b.key, "weak")
-            self._not_brand[b.key] = frozenset(normalize_term(w).replace(" ", "") for w in b.not_brand)
+            self._not_brand[b.key] = frozenset(
+                normalize_term(w).replace(" ", "") for w in b.not_brand
+            )
             self._common[b.key] = b.common_words
         for p in people:
             for n in p.names:
@@ -167,7 +169,9 @@ class NameMatcher:
         first = self._first
         exact = self._exact
         n_tok = len(words)
-        starts = [i for i, w in enumerate(words) if w in first] if not first.isdisjoint(words) else ()
+        starts = (
+            [i for i, w in enumerate(words) if w in first] if not first.isdisjoint(words) else ()
+        )
         span = norm.word_span
         for i in starts:
             tok = words[i]
@@ -204,7 +208,13 @@ class NameMatcher:
                     ts, te = span(words, i)
                     glued = (ts, te) if kind in ("glued", "inflected") else None
                     self._emit(
-                        hits, norm, bkey, "strong" if kind == "inflected" else kind, ts, te, glued_word=glued
+                        hits,
+                        norm,
+                        bkey,
+                        "strong" if kind == "inflected" else kind,
+                        ts,
+                        te,
+                        glued_word=glued,
                     )
         for reading, s, e in norm.lookalike_latin:
             found = exact.get(reading)
@@ -262,7 +272,8 @@ class NameMatcher:
                 if self._is_not_brand(bkey, tok):
                     return None
                 if (tok.startswith(stem) and len(tok) - len(stem) <= 3) or any(
-                    tok.startswith(a) and len(tok) - len(a) <= 3 for a in self._glued_names.get(bkey, ())
+                    tok.startswith(a) and len(tok) - len(a) <= 3
+                    for a in self._glued_names.get(bkey, ())
                 ):
                     return bkey, "inflected"  # Казатомпрома, Kaspi-дің: the name with an ending
                 return bkey, "glued"

@@ -67,7 +67,9 @@ class Engine:
         self.names = NameMatcher(ruleset.brands, ruleset.people, ruleset.matching)
         self.domains = DomainMatcher(ruleset.brands, ruleset.matching)
         self.scanner = TermScanner({s.name: s.terms for s in ruleset.signals})
-        self.patterns = [(s.name, p, frozenset(gate)) for s in ruleset.signals for p, gate in s.patterns]
+        self.patterns = [
+            (s.name, p, frozenset(gate)) for s in ruleset.signals for p, gate in s.patterns
+        ]
         self._all_gates = tuple(sorted({g for _n, _p, gate in self.patterns for g in gate}))
         # Signals that some rule counts (name@2, name@3): only these need distinct-hit counting.
         self.max_evidence = ruleset.decision.max_evidence_per_rule
@@ -126,7 +128,8 @@ class Engine:
         for h in self.scanner.scan(text):
             add(h.signal, _Hit(h.start, h.end))
         for word in norm.joined:
-            # Letters written apart run words together (F.i.n.a.n.c.i.a.l R_e_c_o_v_e_r_y): look inside.
+            # Letters written apart run words together (F.i.n.a.n.c.i.a.l R_e_c_o_v_e_r_y):
+            # look for terms inside.
             base = text.find(word)
             if base >= 0 and len(word) >= 2 * self.hashtag_min:
                 for h in self.scanner.scan(word, infix=True):
@@ -296,6 +299,7 @@ class Engine:
             matches=tuple(matches),
             signals=tuple(sorted(present)),
         )
+
 
 _OPEN_Q, _CLOSE_Q = "«“„\"'", "»”“\"'"
 

@@ -15,10 +15,14 @@ class Evaluation:
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, truth: str, predicted: str, ad_id: object = None, rules: list[str] | None = None) -> None:
+    def add(
+        self, truth: str, predicted: str, ad_id: object = None, rules: list[str] | None = None
+    ) -> None:
         self.confusion[(truth, predicted)] += 1
         if truth != predicted:
-            self.errors.append({"id": ad_id, "label": truth, "predicted": predicted, "rules": rules or []})
+            self.errors.append(
+                {"id": ad_id, "label": truth, "predicted": predicted, "rules": rules or []}
+            )
 
     @property
     def total(self) -> int:
@@ -41,7 +45,11 @@ class Evaluation:
         return sum(v["f1"] for v in pl.values()) / len(pl)
 
     def accuracy(self) -> float:
-        return sum(self.confusion[(lab, lab)] for lab in self.labels) / self.total if self.total else 0.0
+        return (
+            sum(self.confusion[(lab, lab)] for lab in self.labels) / self.total
+            if self.total
+            else 0.0
+        )
 
     def to_dict(self, ruleset_version: str = "") -> dict[str, Any]:
         return {
@@ -49,7 +57,9 @@ class Evaluation:
             "n": self.total,
             "accuracy": round(self.accuracy(), 4),
             "macro_f1": round(self.macro_f1(), 4),
-            "per_label": {k: {m: round(v, 4) for m, v in d.items()} for k, d in self.per_label().items()},
+            "per_label": {
+                k: {m: round(v, 4) for m, v in d.items()} for k, d in self.per_label().items()
+            },
             "confusion": {t: {p: self.confusion[(t, p)] for p in self.labels} for t in self.labels},
             "errors": self.errors,
         }

@@ -1,11 +1,12 @@
-"""Indicators that link ads into campaigns: phones, IBANs, cards, messenger handles, domains, e-mails.
+"""Indicators that link ads into campaigns: phones, IBANs, cards, handles, domains, e-mails.
 
 ``extract_indicators(text)`` returns :class:`Indicator` objects with normalised values:
 
 * ``phone``     E.164 (``+77470002890``), found with :mod:`phonenumbers` (region KZ);
 * ``whatsapp``  E.164 of a ``wa.me`` link or of a phone written next to "WhatsApp"/"ватсап";
 * ``telegram``  lower-case handle without ``@`` (``@handle``, ``t.me/handle``);
-* ``iban``      compact upper-case IBAN, checksum-validated (:mod:`stdnum.iban`), ``KZ..`` and others;
+* ``iban``      compact upper-case IBAN, checksum-validated (:mod:`stdnum.iban`), ``KZ..``
+                and others;
 * ``card``      13–19 digits passing the Luhn check (:mod:`stdnum.luhn`);
 * ``domain``    lower-case registrable domain (``kaspi-invest.top``), IDNA decoded;
 * ``email``     lower-case address.
@@ -35,11 +36,19 @@ class Indicator:
 
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}")
-_TG_LINK_RE = re.compile(r"(?:https?://)?(?:t|telegram)\.me/(?:s/)?([A-Za-z0-9_]{4,32})", re.IGNORECASE)
+_TG_LINK_RE = re.compile(
+    r"(?:https?://)?(?:t|telegram)\.me/(?:s/)?([A-Za-z0-9_]{4,32})", re.IGNORECASE
+)
 _HANDLE_RE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_]{3,31})(?![\w@])")
-_WA_LINK_RE = re.compile(r"(?:https?://)?(?:wa\.me|api\.whatsapp\.com/send\?phone=)/?\+?(\d{10,15})", re.IGNORECASE)
-_WA_WORD_RE = re.compile(r"whats\s?app|ватс[аa]п|вотс[аa]п|уатсап|ватсап|wa(?=[\s:])", re.IGNORECASE)
-_IBAN_RE = re.compile(r"(?<![A-Z0-9])([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?)(?![A-Z0-9])")
+_WA_LINK_RE = re.compile(
+    r"(?:https?://)?(?:wa\.me|api\.whatsapp\.com/send\?phone=)/?\+?(\d{10,15})", re.IGNORECASE
+)
+_WA_WORD_RE = re.compile(
+    r"whats\s?app|ватс[аa]п|вотс[аa]п|уатсап|ватсап|wa(?=[\s:])", re.IGNORECASE
+)
+_IBAN_RE = re.compile(
+    r"(?<![A-Z0-9])([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?)(?![A-Z0-9])"
+)
 _CARD_RE = re.compile(r"(?<![\d*])(\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7})(?![\d])")
 _URL_RE = re.compile(r"(?:https?://)[^\s<>\"'«»]+", re.IGNORECASE)
 _DOMAIN_RE = re.compile(

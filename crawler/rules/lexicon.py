@@ -154,7 +154,8 @@ class TermScanner:
             if len(key_words) != len(words):
                 continue
             if all(
-                (w.startswith(k[:-1]) if k.endswith("*") else w == k) for k, w in zip(key_words, words, strict=True)
+                (w.startswith(k[:-1]) if k.endswith("*") else w == k)
+                for k, w in zip(key_words, words, strict=True)
             ):
                 out.extend(entries)
         return out

@@ -14,11 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler.errors import ConfigError
 from crawler.rules.brands import Brand, MatchingSettings, Person
-from crawler.rules.lexicon import TermSpec, expand_pattern, parse_term, pattern_refs, term_alternation
+from crawler.rules.lexicon import (
+    TermSpec,
+    expand_pattern,
+    parse_term,
+    pattern_refs,
+    term_alternation,
+)
 from crawler.rules.model import LABELS, SCAM_LABELS, STATUSES, Example, Rule
 from crawler.rules.yamlsrc import LDict, LList, line_of, load_yaml
-from crawler.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path(__file__).parent / "data"
 
@@ -38,9 +44,23 @@ BUILTIN_SIGNALS = {
     "handle": "a messenger handle, bot or t.me / wa.me link",
 }
 _RULE_KEYS = {
-    "id", "version", "status", "label", "description", "falsepositives", "signals", "threshold",
-    "require_any", "require_all", "brands", "examples", "todo_positive", "todo_negative", "author",
-    "references", "tags",
+    "id",
+    "version",
+    "status",
+    "label",
+    "description",
+    "falsepositives",
+    "signals",
+    "threshold",
+    "require_any",
+    "require_all",
+    "brands",
+    "examples",
+    "todo_positive",
+    "todo_negative",
+    "author",
+    "references",
+    "tags",
 }
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 
@@ -142,13 +162,24 @@ def _load_brands(path: Path, c: _Collector) -> tuple[list[Brand], MatchingSettin
         for req in ("name", "names", "domains"):
             if not b.get(req):
                 c.add(path, line, f"brand {key!r} has no {req!r}")
-        unknown = set(b) - {"name", "names", "weak", "stems", "not_brand", "common_words", "domains", "accounts"}
+        unknown = set(b) - {
+            "name",
+            "names",
+            "weak",
+            "stems",
+            "not_brand",
+            "common_words",
+            "domains",
+            "accounts",
+        }
         for u in sorted(unknown):
             c.add(path, line_of(b, u), f"brand {key!r}: unknown key {u!r}")
         domains = _strs(b.get("domains"), path, line_of(b, "domains"), "domains", c)
         for d in domains:
             if "." not in d or "/" in d or d != d.lower().strip():
-                c.add(path, line_of(b, "domains"), f"brand {key!r}: {d!r} is not a lower-case domain")
+                c.add(
+                    path, line_of(b, "domains"), f"brand {key!r}: {d!r} is not a lower-case domain"
+                )
         brands.append(
             Brand(
                 key=str(key),
@@ -201,8 +232,14 @@ def _load_near(data: LDict, path: Path, lexicon: set[str], c: _Collector) -> lis
         if not first or not then:
             c.add(path, line, f"near signal {name!r} needs 'first' and 'then'")
         out.append(
-            NearDef(str(name), str(d.get("description") or ""), first, then,
-                    int(d.get("window", 30)), bool(d.get("either_order", False)))
+            NearDef(
+                str(name),
+                str(d.get("description") or ""),
+                first,
+                then,
+                int(d.get("window", 30)),
+                bool(d.get("either_order", False)),
+            )
         )
     return out
 
@@ -236,7 +273,11 @@ def _load_signals(
         for i, t in enumerate(terms):
             spec = parse_term(str(t))
             if spec is None:
-                c.add(path, line_of(terms, i), f"signal {name!r}: term {t!r} is empty after normalisation")
+                c.add(
+                    path,
+                    line_of(terms, i),
+                    f"signal {name!r}: term {t!r} is empty after normalisation",
+                )
             else:
                 specs.append(spec)
         pats = []
@@ -257,7 +298,9 @@ def _load_signals(
                 c.add(path, pline, f"signal {name!r}: bad pattern: {exc}")
         if not specs and not pats:
             c.add(path, line, f"signal {name!r} has no terms and no patterns")
-        signals.append(SignalDef(str(name), str(s.get("description") or ""), tuple(specs), tuple(pats)))
+        signals.append(
+            SignalDef(str(name), str(s.get("description") or ""), tuple(specs), tuple(pats))
+        )
     dec = data.get("decision") or LDict()
     decision = None
     try:
@@ -304,7 +347,9 @@ def _examples(raw: Any, path: Path, what: str, c: _Collector, line: int) -> tupl
     return tuple(out)
 
 
-def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Collector) -> Rule | None:
+def _load_rule(
+    path: Path, known_signals: set[str], brand_keys: set[str], c: _Collector
+) -> Rule | None:
     try:
         data = load_yaml(path)
     except ConfigError as exc:
@@ -315,7 +360,16 @@ def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Co
         return None
     for key in sorted(set(data) - _RULE_KEYS):
         c.add(path, line_of(data, key), f"unknown key {key!r}")
-    for req in ("id", "version", "status", "label", "description", "signals", "threshold", "examples"):
+    for req in (
+        "id",
+        "version",
+        "status",
+        "label",
+        "description",
+        "signals",
+        "threshold",
+        "examples",
+    ):
         if req not in data:
             c.add(path, data.line, f"missing {req!r}")
     rid = str(data.get("id") or "")
@@ -337,7 +391,9 @@ def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Co
         for name, w in sig.items():
             base, _, count = str(name).partition("@")
             if base not in known_signals or (count and count not in ("2", "3")):
-                c.add(path, line_of(sig, name), f"unknown signal {name!r} (name or name@2 / name@3)")
+                c.add(
+                    path, line_of(sig, name), f"unknown signal {name!r} (name or name@2 / name@3)"
+                )
             if not isinstance(w, (int, float)) or isinstance(w, bool):
                 c.add(path, line_of(sig, name), f"weight of {name!r} must be a number")
                 continue
@@ -353,8 +409,13 @@ def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Co
             any_groups.append(_strs(g, path, line_of(data, "require_any"), "require_any", c))
     elif raw_any is not None:
         any_groups.append(_strs(raw_any, path, line_of(data, "require_any"), "require_any", c))
-    reqs["require_all"] = _strs(data.get("require_all"), path, line_of(data, "require_all"), "require_all", c)
-    for key, vals in (("require_any", [v for g in any_groups for v in g]), ("require_all", reqs["require_all"])):
+    reqs["require_all"] = _strs(
+        data.get("require_all"), path, line_of(data, "require_all"), "require_all", c
+    )
+    for key, vals in (
+        ("require_any", [v for g in any_groups for v in g]),
+        ("require_all", reqs["require_all"]),
+    ):
         for v in vals:
             if v not in known_signals:
                 c.add(path, line_of(data, key), f"{key}: unknown signal {v!r}")
@@ -363,7 +424,9 @@ def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Co
         if b not in brand_keys:
             c.add(path, line_of(data, "brands"), f"unknown brand {b!r}")
     threshold = data.get("threshold")
-    if "threshold" in data and (not isinstance(threshold, (int, float)) or isinstance(threshold, bool)):
+    if "threshold" in data and (
+        not isinstance(threshold, (int, float)) or isinstance(threshold, bool)
+    ):
         c.add(path, line_of(data, "threshold"), "threshold must be a number")
         threshold = 0.0
     ex = data.get("examples")
@@ -373,9 +436,17 @@ def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Co
         positive = _examples(ex.get("positive"), path, "examples.positive", c, line_of(ex))
         negative = _examples(ex.get("negative"), path, "examples.negative", c, line_of(ex))
         if not positive:
-            c.add(path, line_of(ex, "positive") if "positive" in ex else ex.line, "no positive example")
+            c.add(
+                path,
+                line_of(ex, "positive") if "positive" in ex else ex.line,
+                "no positive example",
+            )
         if not negative:
-            c.add(path, line_of(ex, "negative") if "negative" in ex else ex.line, "no negative example")
+            c.add(
+                path,
+                line_of(ex, "negative") if "negative" in ex else ex.line,
+                "no negative example",
+            )
     elif "examples" in data:
         c.add(path, line_of(data, "examples"), "examples must have 'positive' and 'negative' lists")
     for kind, exs in (("positive", positive), ("negative", negative)):
@@ -391,7 +462,9 @@ def _load_rule(path: Path, known_signals: set[str], brand_keys: set[str], c: _Co
         status=status,
         label=label,
         description=str(data.get("description") or ""),
-        falsepositives=_strs(data.get("falsepositives"), path, line_of(data, "falsepositives"), "falsepositives", c),
+        falsepositives=_strs(
+            data.get("falsepositives"), path, line_of(data, "falsepositives"), "falsepositives", c
+        ),
         weights=tuple(weights),
         require_any=tuple(g for g in any_groups if g),
         require_all=reqs["require_all"],
@@ -435,7 +508,11 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
             continue
         if r.id in seen:
             first = seen[r.id]
-            c.add(f, r.line, f"duplicate rule id {r.id!r} (first defined in {first.path}:{first.line})")
+            c.add(
+                f,
+                r.line,
+                f"duplicate rule id {r.id!r} (first defined in {first.path}:{first.line})",
+            )
             continue
         seen[r.id] = r
         rules.append(r)

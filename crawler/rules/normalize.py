@@ -5,16 +5,19 @@ in the Kazakhstan media space meet:
 
 * Unicode NFKC (full-width letters, ligatures, compatibility forms);
 * leetspeak inside words (``K4spi``, ``H@lyk``, ``Ka$pi``, ``KASP|``, ``П0лучатель``);
-* homoglyph folding of mixed-script words (``Frееdom`` with Cyrillic е, ``VΙ`` with a Greek Iota) with
-  the Unicode confusables table shipped by :mod:`confusable_homoglyphs`;
-* Cyrillic (Russian and Kazakh) and Greek transliterated to Latin with :mod:`unidecode`, Kazakh letters
-  first mapped to the 2021 Kazakh Latin alphabet (``қ→q``, ``ә→ä`` …), then a small phonetic fold so
-  that the Kazakh Latin alphabets, informal Latin typing and Cyrillic meet (``q→k``, ``x``/``kh``→``h``,
-  ``ц→c``, ``j→zh``, diacritics dropped);
+* homoglyph folding of mixed-script words (``Frееdom`` with Cyrillic е, ``VΙ`` with a Greek Iota)
+  with the Unicode confusables table shipped by :mod:`confusable_homoglyphs`;
+* Cyrillic (Russian and Kazakh) and Greek transliterated to Latin with :mod:`unidecode`, Kazakh
+  letters first mapped to the 2021 Kazakh Latin alphabet (``қ→q``, ``ә→ä`` …), then a small
+  phonetic fold so that the Kazakh Latin alphabets, informal Latin typing and Cyrillic meet
+  (``q→k``, ``x``/``kh``→``h``, ``ц``/``ts``→``c``, ``j→zh``, ``ы``/``й``/``y``→``i``, diacritics
+  dropped);
+* leetspeak between letters (``K4$pi``, ``H@lyk``, ``KASP|``) and OCR zeros (``5ОООО``);
 * letters split by spaces, dots, underscores or hyphens (``K a s p i``, ``H.a.l.y.k``) joined again.
 
-The skeleton is built with one :meth:`str.translate` table (made once) plus two rare regex passes, and
-an :class:`EditMap` per pass so that a span in the skeleton maps back to the original text.
+The skeleton is built with one :meth:`str.translate` table (made once) plus a few cheap passes
+that rarely change anything; each pass that changes lengths records an :class:`EditMap`, so a
+span in the skeleton maps back to the original text (the translate map is built only on demand).
 """
 
 from __future__ import annotations
@@ -29,23 +32,62 @@ from importlib import resources
 
 from unidecode import unidecode
 
-# The official Kazakh Latin alphabet (2021) for the nine specifically Kazakh letters; unidecode has no
-# Kazakh mapping (it turns қ into "k'"), so these few entries are the only hand-typed table here.
+# The official Kazakh Latin alphabet (2021) for the nine specifically Kazakh letters: unidecode
+# has no Kazakh mapping (it turns қ into "k'"), so these few entries are the only hand-typed table.
 KAZAKH_LATIN_2021 = {
-    "ә": "ä", "ғ": "ğ", "қ": "q", "ң": "ñ", "ө": "ö", "ұ": "ū", "ү": "ü", "һ": "h", "і": "ı",
+    "ә": "ä",
+    "ғ": "ğ",
+    "қ": "q",
+    "ң": "ñ",
+    "ө": "ö",
+    "ұ": "ū",
+    "ү": "ü",
+    "һ": "h",
+    "і": "ı",
 }
 # Phonetic fold applied to the Latin transliteration of every letter (not to running text): makes
 # Cyrillic, the Kazakh Latin alphabets and informal Latin typing meet.
 _LETTER_FOLD = (
-    ("shch", "sh"), ("kh", "h"), ("ts", "c"), ("iu", "yu"), ("ia", "ya"), ("'", ""),
-    ("q", "k"), ("x", "h"), ("j", "zh"), ("w", "v"), ("y", "i"),
+    ("shch", "sh"),
+    ("kh", "h"),
+    ("ts", "c"),
+    ("iu", "yu"),
+    ("ia", "ya"),
+    ("'", ""),
+    ("q", "k"),
+    ("x", "h"),
+    ("j", "zh"),
+    ("w", "v"),
+    ("y", "i"),
 )
 # Kazakh Latin 2018 (acute accents) and other letters whose unidecode reading is not the sound.
 _EXTRA = {"ý": "u", "ı": "i", "ё": "e", "ъ": "", "ь": ""}
 # Leetspeak inside words; digits only count between two letters, symbols also at a word edge.
-LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "|": "l", "!": "i"}
+LEET = {
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "@": "a",
+    "$": "s",
+    "|": "l",
+    "!": "i",
+}
 # The same readings in Cyrillic, used when the letter before the symbol is Cyrillic (П0лучатель).
-LEET_CYRILLIC = {"0": "о", "1": "і", "3": "е", "4": "а", "5": "с", "7": "т", "@": "а", "$": "с", "|": "л", "!": "і"}
+LEET_CYRILLIC = {
+    "0": "о",
+    "1": "і",
+    "3": "е",
+    "4": "а",
+    "5": "с",
+    "7": "т",
+    "@": "а",
+    "$": "с",
+    "|": "л",
+    "!": "і",
+}
 _BASIC_LETTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") | set(
     "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯәғқңөұүһіӘҒҚҢӨҰҮҺІ"
 )
@@ -61,7 +103,10 @@ _MIXED_PAIR_RE = re.compile(r"[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z]")
 _MIXED_RE = re.compile(r"[^\W\d_]*(?:[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z])[^\W\d_]*")
 # Letters split by spaces, dots, underscores or hyphens (K a s p i, H.a.l.y.k, Ж А Ң А): a cheap
 # test on the skeleton (one letter may read as two: ж→zh, я→ia), then the join on the text itself.
-_SPACED_QUICK_RE = re.compile(r"(?:[a-z]|zh|sh|ch|ia|iu)[ ._\-](?:[a-z]|zh|sh|ch|ia|iu)[ ._\-](?:[a-z]|zh|sh|ch|ia|iu)(?![a-z0-9])")
+_SPACED_QUICK_RE = re.compile(
+    r"(?:[a-z]|zh|sh|ch|ia|iu)[ ._\-](?:[a-z]|zh|sh|ch|ia|iu)[ ._\-]"
+    r"(?:[a-z]|zh|sh|ch|ia|iu)(?![a-z0-9])"
+)
 _SPACED_RE = re.compile(rf"(?<![\w.])(?:{_LETTER}[ ._\-]){{2,}}{_LETTER}(?!\w)")
 _SPACED_SEP_RE = re.compile(r"[ ._\-]")
 _WORD_RE = re.compile(r"[a-z0-9]+")
@@ -95,7 +140,12 @@ def _confusables() -> dict[str, dict[str, str]]:
             if len(c) != 1 or not c.isalpha():
                 continue
             dst = _script(c)
-            if c in _BASIC_LETTERS and dst in to and dst != src and src in ("latin", "cyrillic", "greek"):
+            if (
+                c in _BASIC_LETTERS
+                and dst in to
+                and dst != src
+                and src in ("latin", "cyrillic", "greek")
+            ):
                 # Prefer the look-alike that is also the letter's reading (Greek Ι -> I, not l).
                 if c.lower() == unidecode(ch).lower() or ch not in to[dst]:
                     to[dst][ch] = c
@@ -123,7 +173,14 @@ def _letter_skeleton(ch: str) -> str:
 def skeleton_table() -> dict[int, str]:
     """The translate table: every Latin/Greek/Cyrillic letter to its lower-case skeleton."""
     table: dict[int, str] = {}
-    ranges = [(0x41, 0x5A), (0x61, 0x7A), (0xC0, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x1E00, 0x1EFF)]
+    ranges = [
+        (0x41, 0x5A),
+        (0x61, 0x7A),
+        (0xC0, 0x24F),
+        (0x370, 0x3FF),
+        (0x400, 0x52F),
+        (0x1E00, 0x1EFF),
+    ]
     for lo, hi in ranges:
         for cp in range(lo, hi + 1):
             ch = chr(cp)
@@ -195,7 +252,10 @@ class _LazyTranslateMap:
         if self._map is None:
             table = skeleton_table()
             self._map = EditMap.from_edits(
-                [(m.start(), m.end(), len(table[ord(m.group())])) for m in _non1_re().finditer(self._src)]
+                [
+                    (m.start(), m.end(), len(table[ord(m.group())]))
+                    for m in _non1_re().finditer(self._src)
+                ]
             ) or EditMap((), (), (), ())
         return self._map.back(pos, end=end)
 
@@ -206,7 +266,9 @@ class Normalized:
 
     original: str
     text: str
-    maps: list[EditMap | _LazyTranslateMap] = field(default_factory=list)  # original -> text, in order
+    maps: list[EditMap | _LazyTranslateMap] = field(
+        default_factory=list
+    )  # original -> text, in order
     _tokens: list[tuple[str, int, int]] | None = None
     lookalike_latin: tuple[tuple[str, int, int], ...] = ()
     joined: tuple[str, ...] = ()  # words that were written with their letters apart (skeleton form)
@@ -383,13 +445,16 @@ def normalize(text: str) -> Normalized:
         # for one character, no map needed.
         if _MIXED_PAIR_RE.search(src):
             src = _MIXED_RE.sub(lambda mm: _fold_mixed(mm.group()), src)
-        # Mostly Cyrillic (2-byte letters in UTF-8): Latin words made only of twin letters are Cyrillic.
+        # Mostly Cyrillic (2-byte letters in UTF-8): Latin words made only of twin letters are
+        # Cyrillic.
         if len(src.encode("utf-8")) - len(src) > 0.6 * len(src) and _LAT_TWIN_WORD_RE.search(src):
             table_c = _confusables()["cyrillic"]
             src = _LAT_TWIN_WORD_RE.sub(
-                lambda mm: mm.group()
-                if len(mm.group()) > 1 and mm.group().isupper()  # BCC, KMG: keep acronyms Latin
-                else "".join(table_c.get(c, c) for c in mm.group()),
+                lambda mm: (
+                    mm.group()
+                    if len(mm.group()) > 1 and mm.group().isupper()  # BCC, KMG: keep acronyms Latin
+                    else "".join(table_c.get(c, c) for c in mm.group())
+                ),
                 src,
             )
         for mm in _CYR_WORD_RE.finditer(src):

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-# On the normalised (Latin skeleton) text: 50 000 ₸, 50k, 60 myn, 1,2 million, $300, 300$, 4.8m tenge.
-# Numbers are bounded ({1,15}, {1,5} groups): unbounded \d+ backtracks quadratically on long digit runs.
+# On the normalised (Latin skeleton) text: 50 000 ₸, 50k, 60 min (мың), 1,2 million, $300, 4.8m.
+# Numbers are bounded ({1,15}, {1,5} groups): an unbounded \d+ backtracks quadratically on
+# long digit runs.
 _NUM = r"\d{1,3}(?:[ .,]\d{3}){1,5}(?![\d])|\d{1,15}(?:[.,]\d{1,2})?"
 _UNIT = r"k|kk|tis\w*|tic\w*|min(?!ut)\w*|mln\w*|million\w*|milion\w*|mlrd|m"
 _CUR = r"₸|t|tg|kzt|teng\w*|\$|usd\w*|usdt|dollar\w*|rub\w*|eur\w*|€"
@@ -68,6 +69,8 @@ def domains_in(text: str) -> list[tuple[str, int, int]]:
         out.append((text[start:end], start, end))
         last_end = end
     return out
+
+
 DOMAIN_RE = re.compile(
     r"(?<![\w@.\-])((?:xn--)?[a-z0-9\u0400-\u04ff](?:[a-z0-9\u0400-\u04ff\-]{0,61}[a-z0-9\u0400-\u04ff])?"
     r"(?:\.(?:xn--)?[a-z0-9\u0400-\u04ff](?:[a-z0-9\u0400-\u04ff\-]{0,61}[a-z0-9\u0400-\u04ff])?)*"
@@ -121,7 +124,11 @@ def amounts(text: str) -> list[tuple[float, int, int]]:
             i = m.start()
             if i in taken or (i and (text[i - 1].isalnum() or text[i - 1] in "+.,(-")):
                 continue
-            if _PHONE_TAIL_RE.match(text, m.end()) or text[max(0, i - 3) : i].strip() in ("+7", "8", "7"):
+            if _PHONE_TAIL_RE.match(text, m.end()) or text[max(0, i - 3) : i].strip() in (
+                "+7",
+                "8",
+                "7",
+            ):
                 continue
             out.append((float(m.group().replace(" ", "")), i, m.end()))
         out.sort(key=lambda a: a[1])
@@ -131,7 +138,7 @@ def amounts(text: str) -> list[tuple[float, int, int]]:
 def growth(
     found: list[tuple[float, int, int]], params: Mapping[str, float]
 ) -> tuple[int, int] | None:
-    """First pair of amounts where a later one is ``min_ratio``–``max_ratio`` times an earlier one."""
+    """First pair of amounts where a later one is min_ratio–max_ratio times an earlier one."""
     window = params.get("window", 160)
     lo, hi = params.get("min_ratio", 2.0), params.get("max_ratio", 200.0)
     floor = params.get("min_amount", 10.0)

@@ -9,12 +9,26 @@ from collections.abc import Callable
 # Cyrillic letter -> Latin look-alike and back (the usual homoglyph swaps).
 CYR_TO_LAT = dict(zip("аеорсхуАВЕКМНОРСТХ", "aeopcxyABEKMHOPCTX", strict=True))
 LAT_TO_CYR = {v: k for k, v in CYR_TO_LAT.items()}
-LEET = {"a": "4", "e": "3", "o": "0", "i": "1", "s": "$", "а": "4", "о": "0", "е": "3", "з": "3", "l": "|"}
+LEET = {
+    "a": "4",
+    "e": "3",
+    "o": "0",
+    "i": "1",
+    "s": "$",
+    "а": "4",
+    "о": "0",
+    "е": "3",
+    "з": "3",
+    "l": "|",
+}
 # Russian/Kazakh -> Latin as people type it.
 TRANSLIT = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі",
-        "a b v g d e yo zh z i y k l m n o p r s t u f kh ts ch sh sch _ y _ e yu ya a g q n o u u h i".split(),
+        (
+            "a b v g d e yo zh z i y k l m n o p r s t u f kh ts ch sh sch _ y _ e yu ya"
+            " a g q n o u u h i"
+        ).split(),
         strict=True,
     )
 )

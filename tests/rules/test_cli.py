@@ -16,13 +16,19 @@ DATA = Path(__file__).resolve().parent / "data"
 
 def _run(args: list[str], stdin: bytes) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "crawler", *args], input=stdin, capture_output=True, timeout=120, check=False
+        [sys.executable, "-m", "crawler", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
 
 
 def test_classify_streams_one_verdict_per_valid_line_in_order_and_reports_bad_lines() -> None:
     lines = [
-        json.dumps({"id": "a", "text": "Kaspi Invest: 5% в день, пишите в директ"}, ensure_ascii=False).encode(),
+        json.dumps(
+            {"id": "a", "text": "Kaspi Invest: 5% в день, пишите в директ"}, ensure_ascii=False
+        ).encode(),
         b"{not json",
         json.dumps(["an", "array"]).encode(),
         b"\xff\xfe invalid utf-8",
@@ -30,7 +36,10 @@ def test_classify_streams_one_verdict_per_valid_line_in_order_and_reports_bad_li
         b"",
         json.dumps({"id": "b", "text": ""}).encode(),
         json.dumps({"id": "c", "title": None, "text": None, "url": 42}).encode(),
-        json.dumps({"id": "d", "text": "Вернём деньги от лже-брокеров! Оплата по факту, пишите в директ."}, ensure_ascii=False).encode(),
+        json.dumps(
+            {"id": "d", "text": "Вернём деньги от лже-брокеров! Оплата по факту, пишите в директ."},
+            ensure_ascii=False,
+        ).encode(),
     ]
     proc = _run(["classify"], b"\n".join(lines) + b"\n")
     out = [json.loads(x) for x in proc.stdout.decode().splitlines()]
@@ -61,7 +70,11 @@ def test_classify_handles_a_one_megabyte_text(tmp_path: Path) -> None:
 
 
 def test_classify_output_matches_evidence_spans_in_the_original_text(tmp_path: Path) -> None:
-    ad = {"id": "x", "title": "К a s p i  Invest", "text": "Ка$пи: доход 3% в день! Пишите @kaspi_vip_bot"}
+    ad = {
+        "id": "x",
+        "title": "К a s p i  Invest",
+        "text": "Ка$пи: доход 3% в день! Пишите @kaspi_vip_bot",
+    }
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps(ad, ensure_ascii=False) + "\n", "utf-8")
     result = CliRunner().invoke(build_app(), ["classify", "-i", str(src)])
@@ -75,7 +88,9 @@ def test_classify_output_matches_evidence_spans_in_the_original_text(tmp_path: P
 def test_a_missing_input_file_is_one_clear_error_line() -> None:
     proc = _run(["classify", "-i", "/no/such/file.jsonl"], b"")
     assert proc.returncode == 2
-    assert proc.stderr.decode().strip().startswith("scamradar: error: cannot read /no/such/file.jsonl")
+    assert (
+        proc.stderr.decode().strip().startswith("scamradar: error: cannot read /no/such/file.jsonl")
+    )
     assert "Traceback" not in proc.stderr.decode()
 
 
@@ -103,7 +118,13 @@ def test_rules_test_runs_every_example_and_passes() -> None:
 def test_pathological_texts_are_classified_in_linear_time(engine) -> None:
     import time
 
-    for text in ("9" * 100_000, "1 000 " * 20_000, "5% " * 20_000, "k a s p i " * 20_000, "#" + "a" * 100_000):
+    for text in (
+        "9" * 100_000,
+        "1 000 " * 20_000,
+        "5% " * 20_000,
+        "k a s p i " * 20_000,
+        "#" + "a" * 100_000,
+    ):
         start = time.process_time()
         engine.classify({"text": text})
         assert time.process_time() - start < 20, text[:20]

@@ -1,4 +1,4 @@
-"""Official domains are the brand and legit; typo-squats (dnstwist) are look-alikes of that brand."""
+"""Official domains are the brand and legit; dnstwist typo-squats are look-alikes of that brand."""
 
 from __future__ import annotations
 
@@ -21,7 +21,12 @@ def test_every_official_domain_and_its_subdomains_are_the_brand_and_official(eng
 
 def test_an_ad_on_an_official_domain_is_legit(engine) -> None:
     for domain, brand in _official(engine):
-        v = engine.classify({"text": "Откройте счёт в приложении. Условия и тарифы на сайте.", "url": f"https://{domain}/"})
+        v = engine.classify(
+            {
+                "text": "Откройте счёт в приложении. Условия и тарифы на сайте.",
+                "url": f"https://{domain}/",
+            }
+        )
         assert v.label == "legit"
         assert brand in v.brands
 
@@ -46,7 +51,14 @@ def test_brand_plus_lure_and_typo_domains_are_look_alikes(engine, domain, brand)
 
 
 def test_unrelated_domains_are_not_look_alikes(engine) -> None:
-    for d in ("google.com", "eotinish.kz", "kase.kz", "zanger-partners.kz", "t.me", "instagram.com"):
+    for d in (
+        "google.com",
+        "eotinish.kz",
+        "kase.kz",
+        "zanger-partners.kz",
+        "t.me",
+        "instagram.com",
+    ):
         assert engine.domains.check(d).kind is None, d
 
 
@@ -61,7 +73,9 @@ def test_dnstwist_look_alikes_in_an_ad_url_are_recognised_as_the_brand(engine) -
             if entry.get("fuzzer") == "*original" or name == domain:
                 continue
             total += 1
-            v = engine.classify({"text": "Зарегистрируйтесь по ссылке", "url": f"https://{name}/reg"})
+            v = engine.classify(
+                {"text": "Зарегистрируйтесь по ссылке", "url": f"https://{name}/reg"}
+            )
             ok = brand in v.brands and "lookalike_domain" in v.signals
             found += ok
             if not ok:

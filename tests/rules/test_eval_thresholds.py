@@ -1,4 +1,4 @@
-"""Regression floors on the development corpora (copies of ../shared/corpus/ in tests/rules/data)."""
+"""Regression floors on the development corpora (copies of ../shared/corpus/ in data/)."""
 
 from __future__ import annotations
 

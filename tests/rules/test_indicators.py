@@ -9,7 +9,8 @@ def test_phones_ibans_cards_handles_domains_and_emails_are_extracted_normalised(
     text = (
         "Звоните +7 (747) 000-28-90, WhatsApp: 8 705 000 41 17, менеджер @Ffin_Signal_Manager, "
         "канал t.me/qzx_signals/2210, wa.me/77010008327, IBAN KZ86 125K ZT50 0410 0100, "
-        "карта 4400 4301 2345 6789, сайт Kaspi-Invest.top и https://xn--kspi-invest-yij.online/reg, a.b@mail.kz"
+        "карта 4400 4301 2345 6789, сайт Kaspi-Invest.top и "
+        "https://xn--kspi-invest-yij.online/reg, a.b@mail.kz"
     )
     got = {(i.kind, i.value) for i in extract_indicators(text)}
     assert ("phone", "+77470002890") in got

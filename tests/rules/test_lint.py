@@ -35,14 +35,18 @@ def test_the_bundled_rule_data_lints_clean() -> None:
     assert ruleset is not None and len(ruleset.rules) >= 5
 
 
-def test_duplicate_id_unknown_brand_and_missing_example_are_all_reported_with_file_and_line(data_dir: Path) -> None:
+def test_duplicate_id_unknown_brand_and_missing_example_are_all_reported_with_file_and_line(
+    data_dir: Path,
+) -> None:
     rules = data_dir / "rules"
     original = rules / "fake_investment.promised_return.yaml"
     dup = rules / "zz_duplicate.yaml"
     shutil.copy(original, dup)
 
     brand_rule = rules / "fake_investment.brand_platform.yaml"
-    text = brand_rule.read_text("utf-8").replace("require_all: [invest]", "require_all: [invest]\nbrands: [kaspi, no_such_bank]")
+    text = brand_rule.read_text("utf-8").replace(
+        "require_all: [invest]", "require_all: [invest]\nbrands: [kaspi, no_such_bank]"
+    )
     brand_rule.write_text(text, "utf-8")
 
     state = rules / "fake_investment.state_payout.yaml"
@@ -58,18 +62,27 @@ def test_duplicate_id_unknown_brand_and_missing_example_are_all_reported_with_fi
     out = result.output
     assert f"{dup}:1: duplicate rule id 'fake_investment.promised_return'" in out
     assert f"{original}:1" in out  # where the first definition is
-    assert f"{brand_rule}:{_line_of(brand_rule, 'no_such_bank')}: unknown brand 'no_such_bank'" in out
+    assert (
+        f"{brand_rule}:{_line_of(brand_rule, 'no_such_bank')}: unknown brand 'no_such_bank'" in out
+    )
     assert re.search(rf"{re.escape(str(state))}:\d+: no negative example", out)
 
 
 def test_unknown_signal_bad_weight_and_unknown_keys_are_reported(data_dir: Path) -> None:
     rule = data_dir / "rules" / "recovery_scam.paid_recovery.yaml"
-    text = rule.read_text("utf-8").replace("  guarantee: 1.0\n", "  guarantee: lots\n  no_such_signal: 1.0\n")
+    text = rule.read_text("utf-8").replace(
+        "  guarantee: 1.0\n", "  guarantee: lots\n  no_such_signal: 1.0\n"
+    )
     rule.write_text(text + "colour: red\n", "utf-8")
     _, problems = load_ruleset(data_dir)
     messages = [str(p) for p in problems]
-    assert any(f"{rule}:{_line_of(rule, 'no_such_signal')}: unknown signal 'no_such_signal'" in m for m in messages)
-    assert any(f"{rule}:{_line_of(rule, 'guarantee: lots')}: weight of 'guarantee'" in m for m in messages)
+    assert any(
+        f"{rule}:{_line_of(rule, 'no_such_signal')}: unknown signal 'no_such_signal'" in m
+        for m in messages
+    )
+    assert any(
+        f"{rule}:{_line_of(rule, 'guarantee: lots')}: weight of 'guarantee'" in m for m in messages
+    )
     assert any(f"{rule}:{_line_of(rule, 'colour')}: unknown key 'colour'" in m for m in messages)
 
 

@@ -1,4 +1,4 @@
-"""Scams keep their label under homoglyphs, leetspeak, spacing, transliteration and mixed-script noise."""
+"""Scams keep their label under homoglyphs, leetspeak, spacing, translit and script noise."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("obfuscate", Path(__file__).with_name("obfuscate.py"))
+_spec = importlib.util.spec_from_file_location(
+    "obfuscate", Path(__file__).with_name("obfuscate.py")
+)
 assert _spec and _spec.loader
 obfuscate = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(obfuscate)
@@ -16,7 +18,9 @@ _spec.loader.exec_module(obfuscate)
 
 @pytest.mark.parametrize("variant", sorted(obfuscate.VARIANTS))
 @pytest.mark.parametrize("corpus", ["dev_ads", "dev_wild"])
-def test_obfuscated_scams_keep_their_label_and_legit_ads_stay_legit(engine, request, corpus, variant) -> None:
+def test_obfuscated_scams_keep_their_label_and_legit_ads_stay_legit(
+    engine, request, corpus, variant
+) -> None:
     rows = request.getfixturevalue(corpus)
     fn = obfuscate.VARIANTS[variant]
     rng = random.Random(20251121)

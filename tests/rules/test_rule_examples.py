@@ -15,7 +15,9 @@ def _params() -> list:
     for case in cases(_ENGINE):
         marks = ()
         if case.kind.startswith("todo_"):
-            marks = (pytest.mark.xfail(strict=True, reason=f"known miss written down in {case.where}"),)
+            marks = (
+                pytest.mark.xfail(strict=True, reason=f"known miss written down in {case.where}"),
+            )
         out.append(pytest.param(case, id=case.id, marks=marks))
     return out
 
