@@ -36,6 +36,7 @@ in the watch list.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -331,9 +332,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         count = write_watchlist(generate(load_engine().ruleset.brands), args.output)
         print(f"{args.output}: {count} look-alike labels")
         return 0
-    for label in read_watchlist():
-        for tld in args.tld or LIKELY_TLDS:
-            sys.stdout.write(f"{label}.{tld}\n")
+    try:
+        for label in read_watchlist():
+            for tld in args.tld or LIKELY_TLDS:
+                sys.stdout.write(f"{label}.{tld}\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `… expand | head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
