@@ -35,7 +35,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crawler.apis.certstream import UpdateFilter
 from crawler.certstream_store import SPIDER, CertstreamStore, Window
@@ -135,25 +135,20 @@ class Listener:
                 self.window.connected = True
                 self.window.connects += 1
                 received = 0
-                stopper = asyncio.ensure_future(self.stop.wait())
+                closer = asyncio.ensure_future(self._close_on_stop(ws))
                 try:
-                    while not self.stop.is_set():
-                        getter = asyncio.ensure_future(ws.recv())
-                        done, _ = await asyncio.wait(
-                            {getter, stopper}, return_when=asyncio.FIRST_COMPLETED
-                        )
-                        if getter not in done:
-                            getter.cancel()
-                            with contextlib.suppress(asyncio.CancelledError, WebSocketException):
-                                await getter
-                            break
-                        raw = getter.result()
+                    async for raw in ws:  # ends when the server, or _close_on_stop, closes
                         received += 1
                         if received == 1:
-                            self.attempt = 0
+                            self.attempt = 0  # a connection that delivers resets the back-off
                         self._handle(raw)
                 finally:
-                    stopper.cancel()
+                    closer.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await closer
+                if not self.stop.is_set():
+                    self.window.errors.append("the server closed the connection")
+                    logger.warning("certstream: %s closed the connection", self.config.url)
         except (OSError, TimeoutError, WebSocketException) as exc:
             message = f"{type(exc).__name__}: {exc}"
             self.window.errors.append(message[:300])
@@ -162,6 +157,10 @@ class Listener:
             )
         finally:
             self.window.connected = False
+
+    async def _close_on_stop(self, ws: Any) -> None:
+        await self.stop.wait()
+        await ws.close()
 
     def _handle(self, raw: str | bytes) -> None:
         window = self.window

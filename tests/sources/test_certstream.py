@@ -76,8 +76,15 @@ def rows(db_url: str, model):  # type: ignore[no-untyped-def]
         engine.dispose()
 
 
+async def replay_and_hold(ws) -> None:  # type: ignore[no-untyped-def]
+    """One connection that stays open after the recorded frames (a quiet, healthy stream)."""
+    for frame in FRAMES:
+        await ws.send(frame)
+    await ws.wait_closed()
+
+
 @contextlib.contextmanager
-def replay_server(port: int) -> Iterator[None]:
+def replay_server(port: int, handler=replay) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """The websocket server runs in a thread with its own event loop."""
     import threading
 
@@ -86,7 +93,7 @@ def replay_server(port: int) -> Iterator[None]:
     ready, stop = threading.Event(), threading.Event()
 
     async def main() -> None:
-        async with serve(replay, "127.0.0.1", port):
+        async with serve(handler, "127.0.0.1", port):
             ready.set()
             while not stop.is_set():
                 await asyncio.sleep(0.02)
@@ -215,3 +222,16 @@ def test_certstream_check_command_exits_1_when_the_listener_is_silent(db_url):
         timeout=60,
     )
     assert done.returncode == 1 and "never ran" in done.stderr
+
+
+def test_listener_stops_promptly_while_connected_to_a_quiet_stream(db_url, tmp_path):
+    import time
+
+    port = free_port()
+    with replay_server(port, replay_and_hold):
+        started = time.monotonic()
+        statuses = listen(db_url, tmp_path, f"ws://127.0.0.1:{port}/", seconds=1.0, interval=5)
+        elapsed = time.monotonic() - started
+    assert statuses == ["finished"] and elapsed < 8
+    run = rows(db_url, CrawlRun)[0]
+    assert run.stats["certstream/connects"] == 1 and run.stats["certstream/errors"] == 0
