@@ -417,6 +417,8 @@ def _leet_fix(text: str) -> str:
             rep = "i"  # KASP|
         elif g == "|" and after and j + 1 < n and "a" <= text[j + 1] <= "z" and not prev.isalnum():
             rep = "i"  # |nvest
+        elif g == "0" and after and j + 1 < n and "a" <= text[j + 1] <= "z" and not prev.isalnum():
+            rep = "o"  # 0ФИЦИАЛЬНАЯ: a zero that starts a word is an O
         else:
             continue
         if chars is None:
