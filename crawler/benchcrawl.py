@@ -10,7 +10,7 @@ each crawl in a fresh subprocess (one reactor per process, and the peak RSS is t
 
 Throughput is items per second from the spider's opening to its closing (the final database
 flush included; process start-up and rule loading excluded), and items per CPU-second (this
-process and its classify worker), which stays meaningful on a busy machine. Both use the same
+process and its pipeline worker), which stays meaningful on a busy machine. Both use the same
 Scrapy settings: 32 concurrent requests, no delay, no AutoThrottle.
 The server runs in processes of its own (``SO_REUSEPORT``), so it is not the crawl's bottleneck
 on a machine with cores to spare; on a small machine it competes with the crawl, and the
@@ -269,11 +269,12 @@ def crawl_once(
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "status": stats.get("scamradar/run_status"),
+        "backpressure_seconds": float(stats.get("pipeline/backpressure_seconds", 0.0)),
     }
 
 
 def _cpu() -> float:
-    """CPU seconds of this process (all threads) and of its finished children (the classify
+    """CPU seconds of this process (all threads) and of its finished children (the pipeline
     worker is reaped when the pipeline closes, before the spider_closed signal)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -72,13 +72,15 @@ DOWNLOADER_MIDDLEWARES = {
 
 ITEM_PIPELINES = {
     "crawler.pipelines.normalise.NormalisePipeline": 100,
-    "crawler.pipelines.classify.ClassifyPipeline": 200,
-    "crawler.pipelines.evidence.EvidencePipeline": 300,
-    "crawler.pipelines.store.StorePipeline": 400,
+    # classify → evidence → store, in batches, in a worker process (crawler/pipelines/batch.py)
+    "crawler.pipelines.batch.BatchPipeline": 300,
 }
-# Items per database transaction; a partial batch is also written every FLUSH_SECONDS.
+# Items per batch (one database transaction); a partial batch is also processed every
+# FLUSH_SECONDS. The batch stages run in a worker process when the machine has 2+ CPUs
+# (SCAMRADAR_PIPELINE_PROCESS: auto, 1 or 0).
 SCAMRADAR_STORE_BATCH = 200
 SCAMRADAR_STORE_FLUSH_SECONDS = 5.0
+SCAMRADAR_PIPELINE_PROCESS = "auto"
 
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,

@@ -177,7 +177,7 @@ def bench_crawl(
     for size in [pages] + ([big] if big and big != pages else []):
         f = run(size)
         for r in (f.bare, f.full):
-            extra = (f", classify worker {r['workers_peak_rss_mb']:.0f} MB"
+            extra = (f", pipeline worker {r['workers_peak_rss_mb']:.0f} MB"
                      if r["mode"] == "full" and r["workers_peak_rss_mb"] else "")
             typer.echo(
                 f"{size:>6} pages  {r['mode']:<4}: {r['items']} items in {r['seconds']:.1f} s = "

@@ -1,6 +1,7 @@
-"""Item pipelines, in order: normalise (100) → classify (200) → evidence (300) → store (400).
+"""Item pipelines: normalise (100), then the batch pipeline (300) which runs, a batch at a
+time and by default in a worker process, the stages classify → evidence → store.
 
-Each is a Scrapy component of its own module; ``crawler/settings.py`` lists them. The store
-pipeline writes in batches so that a full crawl keeps most of a bare spider's throughput
-(``scamradar bench crawl``).
+Each stage is a module of its own (``classify``, ``evidence``, ``store``) with no Scrapy in it;
+``batch`` is the Scrapy component that feeds them. Batching and the worker process are what keep
+a full crawl near a bare spider's throughput (``scamradar bench crawl``).
 """

@@ -1,68 +1,49 @@
-"""Evidence: write each item's captures as WARC records (crawler/evidence.py).
+"""Evidence: write each item's captures as WARC records (format: crawler/evidence.py).
 
-A capture shared by several items (one Telegram page, twenty posts) is written once: the
-pipeline remembers the last captures it wrote. Stats: ``evidence/records``, ``evidence/bytes``.
-
-Settings read: ``SCAMRADAR_EVIDENCE_DIR`` (through the crawl context).
+A stage of the batch pipeline (:mod:`crawler.pipelines.batch`). A capture shared by several
+items (one Telegram page, twenty posts) is written once: the stage remembers the captures it
+wrote lately, by URL, fetch time and payload size (items reach it pickled, in batches, so object
+identity is not kept across batches). Counters: ``evidence/records``, ``evidence/bytes``.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from typing import TYPE_CHECKING
+from collections import Counter, OrderedDict
 
-from crawler.context import crawl_context
-from crawler.evidence import EvidenceRef, WarcStore, run_file_name
+from crawler.evidence import EvidenceRef, WarcStore
 from crawler.items import AdItem, Capture
 
-if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
-
-REMEMBERED = 256
+REMEMBERED = 512
 
 
-class EvidencePipeline:
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
-        self.stats = crawler.stats
-        # id(capture) -> (capture, ref); holding the capture keeps its id from being reused
-        self.written: OrderedDict[int, tuple[Capture, EvidenceRef]] = OrderedDict()
-        self.store: WarcStore | None = None
+def _key(capture: Capture) -> tuple[str, str, str, int, int]:
+    return (capture.kind, capture.url, capture.fetched_at.isoformat(), capture.status,
+            len(capture.body))
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> EvidencePipeline:
-        return cls(crawler)
 
-    def open_spider(self) -> None:
-        ctx = crawl_context(self.crawler)
-        self.store = WarcStore(
-            ctx.evidence_dir,
-            run_file_name(ctx.source.name, ctx.run_id),
-            info={
-                "source": ctx.source.name,
-                "spider": ctx.source.spider,
-                "crawl-run": str(ctx.run_id),
-            },
-        )
-        ctx.warc = self.store
+class EvidenceWriter:
+    def __init__(self, store: WarcStore):
+        self.store = store
+        self.written: OrderedDict[tuple[str, str, str, int, int], EvidenceRef] = OrderedDict()
 
-    def process_item(self, item: AdItem) -> AdItem:
-        assert self.store is not None
+    def write(self, item: AdItem, counts: Counter[str]) -> AdItem:
+        """Write the item's captures (once each); ``item.evidence`` gets their references and
+        ``item.captures`` is emptied (the bytes are on disk)."""
         refs = []
         for capture in item.captures:
-            known = self.written.get(id(capture))
-            if known is not None and known[0] is capture:
-                self.written.move_to_end(id(capture))
-                refs.append(known[1])
-                continue
-            before = self.store.bytes
-            ref = self.store.write(capture)
-            self.stats.inc_value("evidence/records")
-            self.stats.inc_value("evidence/bytes", self.store.bytes - before)
-            self.written[id(capture)] = (capture, ref)
-            if len(self.written) > REMEMBERED:
-                self.written.popitem(last=False)
+            key = _key(capture)
+            ref = self.written.get(key)
+            if ref is None:
+                before = self.store.bytes
+                ref = self.store.write(capture)
+                counts["evidence/records"] += 1
+                counts["evidence/bytes"] += self.store.bytes - before
+                self.written[key] = ref
+                if len(self.written) > REMEMBERED:
+                    self.written.popitem(last=False)
+            else:
+                self.written.move_to_end(key)
             refs.append(ref)
         item.evidence = refs
-        item.captures = []  # the bytes are on disk now; do not keep them in memory
+        item.captures = []
         return item

@@ -1,118 +1,54 @@
-"""Store: write items to the database in batches, off the reactor thread.
+"""Store: write a batch of items to the database in one transaction.
 
-Per batch, one transaction: the sightings (a new ad becomes a row, an ad seen again has its
-``times_seen``/``last_seen`` moved), the rule engine's verdicts, the evidence rows, the
-indicators, and the landing queue (every URL of ``links`` and ``landing_url``). A batch is
-written when ``SCAMRADAR_STORE_BATCH`` items are waiting, every ``SCAMRADAR_STORE_FLUSH_SECONDS``
-when some are, and when the spider closes. Writes run one at a time in a worker thread, so the
-crawl keeps downloading meanwhile; when two batches are already queued, the pipeline waits
-(back-pressure, memory stays flat).
+A stage of the batch pipeline (:mod:`crawler.pipelines.batch`). Per batch: the sightings (a new
+ad becomes a row, an ad seen again has its ``times_seen``/``last_seen`` moved, never a second
+row), the rule engine's verdicts, the evidence rows, the indicators, and the landing queue (every
+URL of ``links`` and ``landing_url``). The WARC file is synced before the rows that point into it
+are committed.
 
-A batch that cannot be written is logged with its traceback and counted
-(``storage/errors``, ``storage/items_lost``): the run then ends ``failed``.
-
-Stats: ``storage/items``, ``storage/ads_new``, ``storage/ads_seen_again``, ``storage/hits``,
-``storage/evidence_rows``, ``storage/landing_queued``, ``storage/indicator_links``,
-``storage/batches``.
+Counters: ``storage/items``, ``storage/ads_new``, ``storage/ads_seen_again``, ``storage/hits``,
+``storage/evidence_rows``, ``storage/landing_queued``, ``storage/indicator_links``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, tuple_
 
-from crawler.context import CrawlContext, crawl_context
 from crawler.items import AdItem
 
 if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, sessionmaker
 
-logger = logging.getLogger(__name__)
-MAX_QUEUED_BATCHES = 2
+    from crawler.evidence import WarcStore
+
 CHUNK = 500  # keys per IN list: under every backend's bound-parameter limit
 
 
-class StorePipeline:
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
-        self.stats = crawler.stats
-        self.batch_size = max(1, crawler.settings.getint("SCAMRADAR_STORE_BATCH", 200))
-        self.flush_seconds = crawler.settings.getfloat("SCAMRADAR_STORE_FLUSH_SECONDS", 5.0)
-        self.buffer: list[AdItem] = []
-        self.ctx: CrawlContext | None = None
-        self.lock: asyncio.Lock | None = None
-        self.pending: set[asyncio.Task[None]] = set()
-        self.ticker: asyncio.Task[None] | None = None
-        self.ruleset = "unknown"
+class BatchWriter:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        source_id: int,
+        run_id: int,
+        ruleset: str,
+        warc: WarcStore | None = None,
+    ):
+        self.sessions = sessions
+        self.source_id = source_id
+        self.run_id = run_id
+        self.ruleset = ruleset
+        self.warc = warc
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler)
-
-    async def open_spider(self) -> None:
-        self.ctx = crawl_context(self.crawler)
-        self.ruleset = str(self.stats.get_value("rules/ruleset_version") or "unknown")
-        self.lock = asyncio.Lock()
-        if self.flush_seconds > 0:
-            self.ticker = asyncio.ensure_future(self._tick())
-
-    async def process_item(self, item: AdItem) -> AdItem:
-        self.buffer.append(item)
-        if len(self.buffer) >= self.batch_size:
-            self._flush()
-            while len(self.pending) > MAX_QUEUED_BATCHES:
-                await asyncio.wait(self.pending, return_when=asyncio.FIRST_COMPLETED)
-        return item
-
-    async def close_spider(self) -> None:
-        if self.ticker is not None:
-            self.ticker.cancel()
-        self._flush()
-        if self.pending:
-            await asyncio.gather(*self.pending)
-
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_seconds)
-            if self.buffer:
-                self._flush()
-
-    def _flush(self) -> None:
-        if not self.buffer:
-            return
-        batch, self.buffer = self.buffer, []
-        task = asyncio.ensure_future(self._write_async(batch))
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
-
-    async def _write_async(self, batch: list[AdItem]) -> None:
-        assert self.lock is not None
-        async with self.lock:
-            try:
-                counts = await asyncio.to_thread(self._write, batch)
-            except Exception:  # boundary: one bad batch must not end the crawl
-                logger.error("could not store a batch of %d items", len(batch), exc_info=True)
-                self.stats.inc_value("storage/errors")
-                self.stats.inc_value("storage/items_lost", len(batch))
-                return
-        self.stats.inc_value("storage/batches")
-        for key, value in counts.items():
-            self.stats.inc_value(f"storage/{key}", value)
-
-    def _write(self, batch: list[AdItem]) -> Counter[str]:
-        """One transaction for the batch (runs in a worker thread)."""
+    def write(self, batch: list[AdItem]) -> Counter[str]:
+        """One transaction for the batch; returns the counters."""
         from storage.sightings import AdSighting, record_sightings
 
-        ctx = self.ctx
-        assert ctx is not None
-        if ctx.warc is not None:
-            ctx.warc.sync()  # the records must be on disk before rows point at them
+        if self.warc is not None:
+            self.warc.sync()  # the records must be on disk before rows point at them
         now = datetime.now(UTC)
         sightings = [
             AdSighting(
@@ -131,16 +67,16 @@ class StorePipeline:
             for item in batch
         ]
         counts: Counter[str] = Counter()
-        with ctx.sessions.begin() as session:
-            outcomes = record_sightings(session, ctx.source_id, sightings, run_id=ctx.run_id)
+        with self.sessions.begin() as session:
+            outcomes = record_sightings(session, self.source_id, sightings, run_id=self.run_id)
             ad_ids = [o.ad_id for o in outcomes]
-            counts["items"] = len(batch)
-            counts["ads_new"] = sum(o.is_new for o in outcomes)
-            counts["ads_seen_again"] = len(outcomes) - counts["ads_new"]
-            counts["hits"] = self._verdicts(session, batch, ad_ids, self.ruleset)
-            counts["evidence_rows"] = self._evidence(session, batch, ad_ids, ctx.run_id)
-            counts["indicator_links"] = self._indicators(session, batch, ad_ids)
-            counts["landing_queued"] = self._landing(session, batch, ad_ids)
+            counts["storage/items"] = len(batch)
+            counts["storage/ads_new"] = sum(o.is_new for o in outcomes)
+            counts["storage/ads_seen_again"] = len(outcomes) - counts["storage/ads_new"]
+            counts["storage/hits"] = self._verdicts(session, batch, ad_ids, self.ruleset)
+            counts["storage/evidence_rows"] = self._evidence(session, batch, ad_ids, self.run_id)
+            counts["storage/indicator_links"] = self._indicators(session, batch, ad_ids)
+            counts["storage/landing_queued"] = self._landing(session, batch, ad_ids)
         return counts
 
     @staticmethod
