@@ -247,3 +247,57 @@ def test_a_bad_config_fails_before_crawling(crawl: Crawl) -> None:
     assert done.returncode == 2
     assert "source 'tg': 'channels' is required" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_pipeline_also_runs_inline_without_a_worker_process(
+    crawl: Crawl, http_server: FixtureServer
+) -> None:
+    telegram_routes(http_server)
+    crawl.write_sources([telegram_source(http_server)])
+    done = crawl.crawl("almaty_tg", "-s", "SCAMRADAR_PIPELINE_PROCESS=0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "9 items, 9 new" in done.stdout and "3 evidence records" in done.stdout
+    with _session(crawl.db_url) as s:
+        assert "pipeline/worker_pid" not in _run(s).stats
+    assert crawl.cli("evidence", "verify").returncode == 0
+
+
+def test_a_crawl_stopped_by_sigterm_is_recorded_as_interrupted(
+    crawl: Crawl, http_server: FixtureServer
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import FAST, REPO
+
+    http_server.route("/s/almaty_zhanalyq_demo", hang=True)
+    crawl.write_sources([telegram_source(http_server)])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler",
+            "crawl",
+            "almaty_tg",
+            "--config",
+            str(crawl.config),
+            *FAST,
+        ],
+        cwd=REPO,
+        env=crawl.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not http_server.hits("/s/almaty_zhanalyq_demo"):  # the request is in flight
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err[-3000:]
+    assert "almaty_tg: interrupted" in out
+    with _session(crawl.db_url) as s:
+        assert _run(s).status == "interrupted"
