@@ -244,10 +244,10 @@ def crawl_once(
     marks: dict[str, float] = {}
 
     def opened() -> None:
-        marks["wall0"], marks["cpu0"] = time.monotonic(), _cpu()
+        marks["wall0"], marks["cpu0"], marks["own0"] = time.monotonic(), _cpu(), _cpu(False)
 
     def closed() -> None:  # after the pipelines' close_spider: the final flush is included
-        marks["wall1"], marks["cpu1"] = time.monotonic(), _cpu()
+        marks["wall1"], marks["cpu1"], marks["own1"] = time.monotonic(), _cpu(), _cpu(False)
 
     crawler.signals.connect(opened, signal=signals.spider_opened)
     crawler.signals.connect(closed, signal=signals.spider_closed)
@@ -256,6 +256,7 @@ def crawl_once(
     stats = crawler.stats.get_stats()
     elapsed = marks["wall1"] - marks["wall0"]
     cpu = marks["cpu1"] - marks["cpu0"]
+    own = marks["own1"] - marks["own0"]
     items = int(stats.get("item_scraped_count", 0))
     return {
         "mode": mode,
@@ -266,6 +267,8 @@ def crawl_once(
         "per_second": items / elapsed if elapsed else 0.0,
         "cpu_seconds": cpu,
         "per_cpu_second": items / cpu if cpu else 0.0,
+        "crawl_cpu_seconds": own,
+        "worker_cpu_seconds": cpu - own,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "status": stats.get("scamradar/run_status"),
@@ -273,12 +276,15 @@ def crawl_once(
     }
 
 
-def _cpu() -> float:
-    """CPU seconds of this process (all threads) and of its finished children (the pipeline
+def _cpu(children: bool = True) -> float:
+    """CPU seconds of this process (all threads), and of its finished children (the pipeline
     worker is reaped when the pipeline closes, before the spider_closed signal)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    total = own.ru_utime + own.ru_stime
+    if children:
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        total += kids.ru_utime + kids.ru_stime
+    return total
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,12 @@ def bench_crawl(
                 f"{r['per_second']:,.0f} pages/s ({r['per_cpu_second']:,.0f} per CPU-second), "
                 f"peak RSS {r['peak_rss_mb']:.0f} MB{extra}"
             )
+        full = f.full
+        typer.echo(
+            f"{size:>6} pages  full: crawl process {full['crawl_cpu_seconds'] * 1000 / size:.2f} "
+            f"ms CPU per page (bare {f.bare['crawl_cpu_seconds'] * 1000 / size:.2f}), pipeline "
+            f"worker {full['worker_cpu_seconds'] * 1000 / size:.2f} ms CPU per page"
+        )
         typer.echo(
             f"{size:>6} pages  full/bare: {f.ratio:.0%} of the bare throughput "
             f"({f.cpu_ratio:.0%} per CPU-second; target 85%)"
