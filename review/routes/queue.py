@@ -58,12 +58,16 @@ def bulk_verdict(
     request: Request,
     user: CurrentUser = Depends(current_user),
     ad: list[int] = Form([]),
+    page_ad: list[int] = Form([]),
+    scope: str = Form("selected", max_length=20),
     status: str = Form(..., max_length=20),
     note: str = Form("", max_length=4000),
     next: str = Form("/", max_length=4000),  # noqa: A002
 ) -> Response:
     if status not in VERDICTS:
         raise HTTPException(400, f"unknown verdict {status!r}")
+    if scope == "page":
+        ad = page_ad
     if len(ad) > MAX_BULK:
         raise HTTPException(400, f"at most {MAX_BULK} ads at once")
     if ad:

@@ -169,3 +169,18 @@ def test_exports_are_the_same_as_scamradar_export(analyst: TestClient, seeded: A
     assert r.content.startswith(b"\xef\xbb\xbf")
     assert analyst.get("/export.jsonl?brand=halyk").text == jsonl_buf.getvalue()
     assert len(jsonl_buf.getvalue().splitlines()) == 3
+
+
+def test_a_bulk_verdict_can_cover_the_whole_page(
+    analyst: TestClient, seeded: Any, kit: Any
+) -> None:
+    html = analyst.get("/?label=recovery_scam").text
+    token = kit.csrf_of(analyst, "/?label=recovery_scam")
+    page_ids = [int(x) for x in re.findall(r'name="page_ad" value="(\d+)"', html)]
+    assert page_ids == [seeded.recovery]
+    r = analyst.post(
+        "/ads/bulk",
+        data={"page_ad": page_ids, "scope": "page", "status": "escalated", "csrf": token},
+    )
+    assert r.status_code == 303
+    assert _ids(analyst.get("/?status=escalated").text) == [seeded.recovery]
