@@ -18,7 +18,6 @@ from storage.models import (
     CrawlRun,
     Evidence,
     Hit,
-    HitRule,
     Indicator,
     Review,
 )
@@ -177,11 +176,3 @@ def ads_sharing(
         )
     )
     return indicator, ads
-
-
-def rules_of_hits(session: Session, hit_ids: list[int]) -> dict[int, list[HitRule]]:
-    out: dict[int, list[HitRule]] = {}
-    if hit_ids:
-        for r in session.scalars(select(HitRule).where(HitRule.hit_id.in_(hit_ids))):
-            out.setdefault(r.hit_id, []).append(r)
-    return out

@@ -55,7 +55,6 @@ def trends(
 ) -> Response:
     days = _days(days)
     now = datetime.now(UTC)
-    tr = request.app.state.catalog
     brand = brand.strip().lower()
     by_label = trend(db, by="label", days=days, now=now, brand=brand or None)
     by_brand = trend(db, by="brand", days=days, now=now, brand=brand or None)
@@ -67,7 +66,7 @@ def trends(
         "by_brand": by_brand,
         "chart": line_chart,
         "swatch": swatch,
-        "catalog": tr(),
+        "catalog": request.app.state.catalog(),
     }
     return render(request, "trends.html", render_ctx)
 
