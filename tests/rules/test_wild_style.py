@@ -896,6 +896,35 @@ CASES = [
         "Кто-нибудь пользовался Freedom Broker? Хочу купить облигации, подскажите по комиссиям. Только без «менторов» в личку, пожалуйста 🙏",
     ),
     ("legit", "Ботқа тіркеліп, коммуналдық төлемдерді Kaspi арқылы төлеуге болады. Комиссия жоқ."),
+    (
+        "recovery_scam",
+        "Moshenniki ukrali vashi dengi? My vozvrashaem sredstva s kriptobirzh i ot lzhebrokerov. 90% uspeshnyh del. Konsultaciya besplatno.",
+    ),
+    (
+        "recovery_scam",
+        "Aqshanyzdy alayaqtar aldy ma? Zangerlerimiz 2 aptada qaitarady, aldyn ala tolem 15%. Jeke habarlamaga jazynyz.",
+    ),
+    (
+        "recovery_scam",
+        "Good news! The cyber police unit has recovered funds stolen from Kazakhstani investors. Check if you are eligible and pay the processing fee to receive your refund.",
+    ),
+    (
+        "recovery_scam",
+        "Здравствуйте, это служба возврата средств Kaspi. По вашей жалобе на мошенников деньги будут возвращены. Назовите код из SMS для подтверждения.",
+    ),
+    (
+        "recovery_scam",
+        "Ваши средства с платформы «Qazaq Invest» арестованы и будут возвращены после уплаты налога 13%. Срок уплаты — 3 дня, иначе деньги уйдут в доход государства.",
+    ),
+    (
+        "legit",
+        "Что делать, если вас обманули: позвоните в банк и заблокируйте карту, подайте заявление в полицию (это бесплатно), не платите тем, кто обещает «вернуть всё».",
+    ),
+    ("legit", "Kaspi.kz: возврат 8 990 ₸ за отменённый заказ зачислен на Kaspi Gold."),
+    (
+        "legit",
+        "Суд обязал брокера вернуть клиентке 2 млн тенге. Адвокат: «Процесс длился год, гарантий никто не давал».",
+    ),
 ]
 
 
