@@ -26,6 +26,7 @@ from crawler.errors import UserError
 from storage.models import USER_ROLES, ConsoleSession, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
+SESSION_MAX_DAYS = 7  # however active, a session ends this long after signing in
 LOCALES = ("ru", "kk", "en")
 _NAME = re.compile(r"^[\w.@-]{2,100}$")
 _hasher = PasswordHasher()
@@ -141,6 +142,8 @@ def resume_session(session: Session, token: str, *, hours: float) -> ConsoleSess
     found = session.get(ConsoleSession, _digest(token))
     now = utcnow()
     if found is None or found.expires_at <= now or found.user.disabled:
+        return None
+    if now - found.created_at > timedelta(days=SESSION_MAX_DAYS):
         return None
     # Slide the expiry at most once a minute, so that reading pages does not write every time.
     if (now - found.last_seen_at).total_seconds() > 60:

@@ -244,3 +244,21 @@ def test_every_page_carries_a_restrictive_content_security_policy(
         assert "frame-ancestors 'none'" in csp, path
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["cache-control"] == "no-store"
+
+
+def test_a_session_ends_a_week_after_sign_in_however_active(kit: Any, seeded: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storage.models import utcnow
+
+    with kit.make_client(seeded) as client:
+        kit.sign_in(client, "analyst1")
+        engine = make_engine(seeded.url)
+        try:
+            with session_factory(engine).begin() as s:
+                s.execute(update(ConsoleSession).values(created_at=utcnow() - timedelta(days=8)))
+        finally:
+            engine.dispose()
+        assert client.get("/").status_code == 303

@@ -150,3 +150,23 @@ def test_charts_escape_series_names_and_use_whole_ticks() -> None:
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "a&amp;b" in svg
     ticks = [t.split(">")[-1] for t in svg.split("</text>") if 'text-anchor="end"' in t]
     assert ticks == ["0", "2", "4", "6", "8"]
+
+
+def test_evidence_that_no_longer_matches_its_sha256_is_flagged(
+    analyst: TestClient, seeded: Any
+) -> None:
+    from sqlalchemy import update
+
+    from storage.db import make_engine, session_factory
+    from storage.models import Evidence
+
+    engine = make_engine(seeded.url)
+    try:
+        with session_factory(engine).begin() as s:
+            s.execute(
+                update(Evidence).where(Evidence.id == seeded.evidence_id).values(sha256="0" * 64)
+            )
+    finally:
+        engine.dispose()
+    html = analyst.get(f"/evidence/{seeded.evidence_id}").text
+    assert 'class="badge bad" id="integrity"' in html
