@@ -24,9 +24,10 @@ from urllib.parse import urlsplit
 
 import tldextract
 from rapidfuzz.distance import Levenshtein
+from unidecode import unidecode
 
 from crawler.rules.brands import Brand, MatchingSettings
-from crawler.rules.normalize import normalize_term
+from crawler.rules.normalize import _confusables, normalize_term
 
 _HOST_RE = re.compile(r"^[a-z0-9.\-_]+$")
 
@@ -70,6 +71,19 @@ def host_of(url_or_domain: str) -> str:
                     pass
         labels.append(label)
     return ".".join(labels)
+
+
+# Small additions to the confusables table for letters it maps to no Latin letter.
+_DOMAIN_EXTRA = {"ь": "b", "Ь": "b", "ԍ": "g", "ɡ": "g"}
+
+
+def latin_lookalike(label: str) -> str:
+    """The Latin a label imitates: each letter through the Unicode confusables table, else
+    transliterated (``каѕрі`` → ``kaspi``, ``һсѕьк`` → ``hcsbk``)."""
+    table = _confusables()["latin"]
+    return "".join(
+        c if c.isascii() else table.get(c) or _DOMAIN_EXTRA.get(c) or unidecode(c) for c in label
+    ).lower()
 
 
 class DomainMatcher:
@@ -125,7 +139,10 @@ class DomainMatcher:
             if host == off or host.endswith("." + off):
                 return DomainVerdict(host, reg, brand, "official", "official domain")
         labels = [lab for lab in ext.subdomain.split(".") if lab and lab != "www"] + [ext.domain]
-        candidates: list[str] = []
+        # An IDN label written in look-alike letters (каѕрі, кмԍ) reads as the Latin it imitates.
+        candidates: list[str] = [
+            re.sub(r"[^a-z0-9]", "", latin_lookalike(lab)) for lab in labels if not lab.isascii()
+        ]
         for lab in labels:
             n = normalize_term(lab)
             candidates.append(re.sub(r"[^a-z0-9]", "", n))
