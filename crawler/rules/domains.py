@@ -182,3 +182,11 @@ class DomainMatcher:
                     cand, changed = cand[len(lure) :], True
                     break
         return cand
+
+
+def check_domain(url_or_domain: str, data_dir: str | None = None) -> DomainVerdict:
+    """Brand and kind (``official`` / ``lookalike`` / ``None``) of a bare domain or URL, with the
+    bundled brand lexicon (or the one in ``data_dir``)."""
+    from crawler.rules import load_engine
+
+    return load_engine(data_dir).domains.check(url_or_domain)

@@ -82,3 +82,12 @@ def test_dnstwist_look_alikes_in_an_ad_url_are_recognised_as_the_brand(engine) -
                 misses.append(f"{name} ({host_of(name)})")
     assert total > 1000
     assert found / total >= 0.95, f"{found}/{total}; e.g. {misses[:20]}"
+
+
+def test_check_domain_works_on_a_bare_domain() -> None:
+    from crawler.rules.domains import check_domain
+
+    assert (check_domain("kaspi.kz").brand, check_domain("kaspi.kz").kind) == ("kaspi", "official")
+    v = check_domain("xn--80att7fg.kz")  # каѕрі.kz, all look-alike letters
+    assert (v.brand, v.kind) == ("kaspi", "lookalike")
+    assert check_domain("example.org").kind is None
