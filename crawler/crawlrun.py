@@ -7,7 +7,8 @@ Judged from the stats, as spidermon would (the stats are the health contract):
 - a batch could not be stored (``storage/items_lost``) → ``failed``;
 - errors (``log_count/ERROR`` + HTTP error responses) are more than
   ``SCAMRADAR_FAILED_ERROR_SHARE`` of all outcomes → ``failed``;
-- no item at all → ``failed`` when there were errors, else ``empty``;
+- no item at all → ``failed`` when there were errors or robots.txt forbade requests, else
+  ``empty``;
 - otherwise ``finished``.
 
 The run is closed with its counts (items, new ads, seen again, hits, errors), the first error
@@ -66,7 +67,10 @@ def judge(stats: Mapping[str, Any], reason: str, share: float) -> tuple[str, int
         return "timeout", errors, "the crawl reached its timeout"
     if stats.get("storage/items_lost"):
         return "failed", errors, f"{stats['storage/items_lost']} items could not be stored"
+    forbidden = int(stats.get("robotstxt/forbidden", 0))
     if items == 0:
+        if forbidden:
+            return "failed", errors, f"no item: {forbidden} requests forbidden by robots.txt"
         if errors:
             return "failed", errors, f"no item, {errors} errors"
         return "empty", errors, f"no item from {good} responses"

@@ -301,3 +301,17 @@ def test_a_crawl_stopped_by_sigterm_is_recorded_as_interrupted(
     assert "almaty_tg: interrupted" in out
     with _session(crawl.db_url) as s:
         assert _run(s).status == "interrupted"
+
+
+def test_a_source_whose_robots_txt_forbids_it_fails_with_that_reason(
+    crawl: Crawl, http_server: FixtureServer
+) -> None:
+    telegram_routes(http_server)
+    http_server.route(
+        "/robots.txt", body="User-agent: *\nDisallow: /s/\n", content_type="text/plain"
+    )
+    crawl.write_sources([telegram_source(http_server)])
+    done = crawl.crawl("almaty_tg")
+    assert done.returncode == 1
+    assert "forbidden by robots.txt" in done.stdout
+    assert not http_server.hits("/s/almaty_zhanalyq_demo")
