@@ -299,6 +299,8 @@ class NameMatcher:
             score_cutoff=self.settings.fuzzy_cutoff(len(tok)),
         )
         val = self._fuzzy_vals[res[2]] if res is not None else None
+        if res is not None and abs(len(tok) - len(res[0])) > max(1, len(res[0]) // 5):
+            val = None  # a part of a name is not a typo of it ("astana" is not "airastana")
         if len(cache) >= self._cache_size:
             cache.clear()
         cache[tok] = val
