@@ -12,7 +12,7 @@ Matching works on the normalised tokens of a field, never by sliding every alias
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -305,7 +305,3 @@ class NameMatcher:
             cache.clear()
         cache[tok] = val
         return val
-
-
-def brands_from_mapping(data: Mapping[str, Brand]) -> list[Brand]:
-    return list(data.values())

@@ -29,8 +29,6 @@ from unidecode import unidecode
 from crawler.rules.brands import Brand, MatchingSettings
 from crawler.rules.normalize import _confusables, normalize_term
 
-_HOST_RE = re.compile(r"^[a-z0-9.\-_]+$")
-
 
 @dataclass(frozen=True)
 class DomainVerdict:

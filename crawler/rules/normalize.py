@@ -75,29 +75,11 @@ LEET = {
     "|": "l",
     "!": "i",
 }
-# The same readings in Cyrillic, used when the letter before the symbol is Cyrillic (П0лучатель).
-LEET_CYRILLIC = {
-    "0": "о",
-    "1": "і",
-    "3": "е",
-    "4": "а",
-    "5": "с",
-    "7": "т",
-    "@": "а",
-    "$": "с",
-    "|": "л",
-    "!": "і",
-}
 _BASIC_LETTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") | set(
     "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯәғқңөұүһіӘҒҚҢӨҰҮҺІ"
 )
 
 _LETTER = r"[^\W\d_]"
-_LEET_RE = re.compile(
-    rf"(?<={_LETTER})[013457@$|!]{{1,3}}(?={_LETTER})"  # K4spi, H@lyk, Ka$pi, П0лучатель, K4$pi
-    rf"|(?<={_LETTER}{{2}})\|(?!\w)"  # KASP|
-    rf"|(?<![\w@])[|](?={_LETTER}{{2}})"  # |nvest
-)
 # A mixed-script word always has two neighbouring letters of different scripts.
 _MIXED_PAIR_RE = re.compile(r"[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z]")
 _MIXED_RE = re.compile(r"[^\W\d_]*(?:[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z])[^\W\d_]*")
@@ -110,7 +92,6 @@ _SPACED_QUICK_RE = re.compile(
 _SPACED_RE = re.compile(rf"(?<![\w.])(?:{_LETTER}[ ._\-]){{2,}}{_LETTER}(?!\w)")
 _SPACED_SEP_RE = re.compile(r"[ ._\-]")
 _WORD_RE = re.compile(r"[a-z0-9]+")
-_NON1_RE_CACHE: dict[str, re.Pattern[str]] = {}
 
 
 def _script(ch: str) -> str:
@@ -322,23 +303,6 @@ def _nfkc_with_map(text: str) -> tuple[str, EditMap | None]:
     return "".join(out), EditMap.from_edits(edits)
 
 
-def _leet(m: re.Match[str]) -> str:
-    """Read a run of leet symbols in the script of the letter before it (K4$pi, П0лучатель)."""
-    s, i, j = m.string, m.start(), m.end()
-    prev = s[i - 1] if i else ""
-    nxt = s[j] if j < len(s) else ""
-    cyrillic = bool(prev) and 0x0400 <= ord(prev) <= 0x052F
-    out = []
-    for ch in m.group():
-        if cyrillic:
-            out.append(LEET_CYRILLIC[ch])
-        elif ch == "|":
-            out.append("l" if prev.isalpha() and nxt.isalpha() else "i")  # Ha|yk, KASP|, |nvest
-        else:
-            out.append(LEET[ch])
-    return "".join(out)
-
-
 def _fold_mixed(word: str) -> str:
     """Fold a mixed-script word to its script (homoglyphs only).
 
@@ -376,8 +340,6 @@ _LOOKALIKE_CAPS = "АВЕКМНОРСТХІЅЈΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"
 # Latin words made only of letters that have a Cyrillic twin, inside mostly-Cyrillic text
 # ("дoxoд" noise turned a whole short word Latin): read as Cyrillic.
 _LAT_TWIN_WORD_RE = re.compile(r"(?<![^\W\d_])[aceopxyACEOPXYKMTHB]+(?![^\W\d_])")
-_CYR_LETTER_RE = re.compile(r"[\u0400-\u04ff]")
-_LAT_LETTER_RE = re.compile(r"[a-zA-Z]")
 # Latin digraphs of informal transliteration folded like the Cyrillic letters they stand for.
 _DIGRAPH_RE = re.compile(r"shch|sch|kh|ts")
 _DIGRAPHS = {"shch": "sh", "sch": "sh", "kh": "h", "ts": "c"}
@@ -432,7 +394,6 @@ _OCR_ZERO_RE = re.compile(r"\d(?:[o0]{1,8}|(?:[ .,][o0]{3}){1,3})(?![a-z0-9])")
 _OCR_ZERO_QUICK_RE = re.compile(r"\do|\d[ .,]ooo")
 # Translit digraphs (kh, ts, sch) folded like the Cyrillic letters they stand for.
 _SKELETON_FIX_RE = re.compile(r"shch|sch|kh|ts")
-_ASCII_LETTERS_RE = re.compile(r"[a-zA-Z]")
 
 
 def normalize(text: str) -> Normalized:

@@ -71,16 +71,6 @@ def domains_in(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-DOMAIN_RE = re.compile(
-    r"(?<![\w@.\-])((?:xn--)?[a-z0-9\u0400-\u04ff](?:[a-z0-9\u0400-\u04ff\-]{0,61}[a-z0-9\u0400-\u04ff])?"
-    r"(?:\.(?:xn--)?[a-z0-9\u0400-\u04ff](?:[a-z0-9\u0400-\u04ff\-]{0,61}[a-z0-9\u0400-\u04ff])?)*"
-    r"\.(?:kz|қаз|com|net|org|info|online|site|top|pro|club|click|app|io|xyz|live|biz|shop|store|link|"
-    r"icu|vip|fund|finance|money|invest|me|co|ru|uz|kg|gov\.kz|cc|tk|ml|ga|cf|gq|website|space|tech))"
-    r"(?![\w\-])",
-    re.IGNORECASE,
-)
-
-
 def _number(s: str) -> float:
     s = s.strip()
     if re.fullmatch(r"\d{1,3}(?:[ .,]\d{3})+", s):
