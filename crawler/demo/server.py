@@ -1,4 +1,5 @@
-"""A local HTTP server for the demo samples, on 127.0.0.1 and a free port.
+"""A local HTTP server for the demo samples, on 127.0.0.1, port 18765 when free (so that a
+re-run of the demo sees the same URLs and stores no new copies), else any free port.
 
 Routes, in the shape of the real endpoints: ``/s/<channel>[?before=N]`` (Telegram web preview),
 ``/news.rss``, ``/feed/atom/``, ``/rss/search`` (Google News), ``/l/<name>/`` (landing pages),
@@ -24,10 +25,16 @@ _FEEDS = {
 }
 
 
+PREFERRED_PORT = 18765  # the same address on every run: a re-run sees the same landing URLs
+
+
 class DemoServer:
-    def __init__(self, data: Path = DATA) -> None:
+    def __init__(self, data: Path = DATA, port: int = PREFERRED_PORT) -> None:
         self.data = data
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        try:
+            self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        except OSError:  # taken: any free port
+            self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
