@@ -180,12 +180,18 @@ class Engine:
         hs = builtin.handle(text)
         if hs:
             add("handle", _Hit(hs[0], hs[1]))
-        for host, hs, he in builtin.domains_in(original):
-            if sum(1 for lab in host.split(".") if len(lab) == 1) >= 2:
-                continue  # H.a.l.y.k is a spaced word, not a domain
-            v = self.domains.check(host)
-            if v.kind == "lookalike":
-                add("lookalike_domain", _Hit(hs, he, v.brand, True))
+        # Domains in the text as written, and as normalised (a TLD in look-alike letters: .сliсk).
+        seen_lookalike = False
+        for source, mapped in ((original, True), (text, False)):
+            for host, hs, he in builtin.domains_in(source):
+                if sum(1 for lab in host.split(".") if len(lab) == 1) >= 2:
+                    continue  # H.a.l.y.k is a spaced word, not a domain
+                v = self.domains.check(host)
+                if v.kind == "lookalike":
+                    add("lookalike_domain", _Hit(hs, he, v.brand, mapped))
+                    seen_lookalike = True
+            if seen_lookalike:
+                break
         for nd in self.ruleset.near:
             hit = self._near(nd, found)
             if hit is not None:
