@@ -37,8 +37,8 @@ def test_obfuscated_scams_keep_their_label_and_legit_ads_stay_legit(
         else:
             scams += 1
             kept += label == row["label"]
-    assert kept / scams >= 0.88, f"{variant}: {kept}/{scams} scams kept"
-    assert false_alarms / legit <= 0.08, f"{variant}: {false_alarms}/{legit} legit ads flagged"
+    assert kept / scams >= 0.92, f"{variant}: {kept}/{scams} scams kept"
+    assert false_alarms / legit <= 0.05, f"{variant}: {false_alarms}/{legit} legit ads flagged"
 
 
 @pytest.mark.parametrize(
