@@ -12,7 +12,7 @@ with its own database engine and the run's WARC file), so the rule engine, gzip 
 use a second CPU while the reactor keeps downloading and parsing: that is what keeps a full crawl
 near a bare spider's throughput (``scamradar bench crawl``). On a one-CPU machine, or with
 ``SCAMRADAR_PIPELINE_PROCESS=0``, it runs in a thread of the crawl process instead. One batch is
-processed at a time, in order; when two more are waiting the pipeline waits (back-pressure, so
+processed at a time, in order; when another is already waiting the pipeline waits (back-pressure, so
 memory stays flat).
 
 The rules are loaded in the crawl process too, when it starts, so that broken rule data stops the
@@ -24,7 +24,7 @@ A batch that cannot be processed is logged with its traceback and counted (``sto
 ``storage/batches`` and ``pipeline/backpressure_seconds`` (time the crawl waited for the stages:
 when it grows, the stages are the bottleneck).
 
-Settings read: ``SCAMRADAR_STORE_BATCH`` (200), ``SCAMRADAR_STORE_FLUSH_SECONDS`` (5),
+Settings read: ``SCAMRADAR_STORE_BATCH`` (100), ``SCAMRADAR_STORE_FLUSH_SECONDS`` (5),
 ``SCAMRADAR_PIPELINE_PROCESS`` (default on when the machine has 2+ CPUs), ``SCAMRADAR_RULES_DIR``,
 and, through the crawl context, ``SCAMRADAR_DATABASE_URL`` and ``SCAMRADAR_EVIDENCE_DIR``.
 """
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-MAX_WAITING_BATCHES = 2
+MAX_WAITING_BATCHES = 1
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,10 @@ class BatchProcessor:
         self.warc = WarcStore(Path(config.evidence_dir), config.warc_path, info=config.warc_info)
         self.evidence = EvidenceWriter(self.warc)
         self.store = BatchWriter(
-            session_factory(self.engine), config.source_id, config.run_id, config.ruleset,
+            session_factory(self.engine),
+            config.source_id,
+            config.run_id,
+            config.ruleset,
             self.warc,
         )
 
@@ -171,8 +174,11 @@ class BatchPipeline:
             run_id=ctx.run_id,
             ruleset=self.classifier.ruleset_version,
             rules_dir=self.rules_dir,
-            warc_info={"source": ctx.source.name, "spider": ctx.source.spider,
-                       "crawl-run": str(ctx.run_id)},
+            warc_info={
+                "source": ctx.source.name,
+                "spider": ctx.source.spider,
+                "crawl-run": str(ctx.run_id),
+            },
         )
         self.lock = asyncio.Lock()
         if self.use_process:

@@ -17,8 +17,13 @@ REMEMBERED = 512
 
 
 def _key(capture: Capture) -> tuple[str, str, str, int, int]:
-    return (capture.kind, capture.url, capture.fetched_at.isoformat(), capture.status,
-            len(capture.body))
+    return (
+        capture.kind,
+        capture.url,
+        capture.fetched_at.isoformat(),
+        capture.status,
+        len(capture.body),
+    )
 
 
 class EvidenceWriter:
