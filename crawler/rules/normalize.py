@@ -339,7 +339,7 @@ def _latin_reading(word: str) -> str | None:
 _LOOKALIKE_CAPS = "АВЕКМНОРСТХІЅЈΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"
 # Latin words made only of letters that have a Cyrillic twin, inside mostly-Cyrillic text
 # ("дoxoд" noise turned a whole short word Latin): read as Cyrillic.
-_LAT_TWIN_WORD_RE = re.compile(r"(?<![^\W\d_])[aceopxyACEOPXYKMTHB]+(?![^\W\d_])")
+_LAT_TWIN_WORD_RE = re.compile(r"(?<!\w)[aceopxyACEOPXYKMTHB]+(?!\w)")
 # Latin digraphs of informal transliteration folded like the Cyrillic letters they stand for.
 _DIGRAPH_RE = re.compile(r"shch|sch|kh|ts")
 _DIGRAPHS = {"shch": "sh", "sch": "sh", "kh": "h", "ts": "c"}

@@ -112,7 +112,7 @@ def amounts(text: str) -> list[tuple[float, int, int]]:
         taken = {s for _v, s, _e in out}
         for m in _GROUPED_RE.finditer(text):
             i = m.start()
-            if i in taken or (i and (text[i - 1].isalnum() or text[i - 1] in "+.,(-")):
+            if i in taken or (i and (text[i - 1].isalnum() or text[i - 1] in ".,(-")):
                 continue
             if _PHONE_TAIL_RE.match(text, m.end()) or text[max(0, i - 3) : i].strip() in (
                 "+7",

@@ -61,3 +61,7 @@ def test_skeleton_spans_map_back_to_the_original_text(text) -> None:
 def test_empty_and_huge_texts_are_normalised() -> None:
     assert normalize("").text == ""
     assert len(normalize("доход " * 200_000).text) > 0
+
+
+def test_latin_words_with_digits_are_not_read_as_cyrillic() -> None:
+    assert "#p2p" in normalize("кто со мной? #заработок #схема #p2p").text
