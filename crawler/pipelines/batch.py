@@ -32,6 +32,7 @@ and, through the crawl context, ``SCAMRADAR_DATABASE_URL`` and ``SCAMRADAR_EVIDE
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -117,6 +118,7 @@ def _worker_init(config: WorkerConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _PROCESSOR = BatchProcessor(config)
+    gc.freeze()  # the rule data lives as long as the process: keep it out of every GC pass
 
 
 def _worker_ready() -> int:
@@ -153,6 +155,7 @@ class BatchPipeline:
         if self.classifier.extract is None:
             logger.warning("crawler.rules.indicators is not available: no indicators extracted")
         crawler.stats.set_value("rules/ruleset_version", self.classifier.ruleset_version)
+        gc.freeze()  # the rule data lives as long as the crawl: keep it out of every GC pass
         self.buffer: list[AdItem] = []
         self.pool: ProcessPoolExecutor | None = None
         self.inline: BatchProcessor | None = None
