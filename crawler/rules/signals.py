@@ -91,7 +91,7 @@ def _unit(u: str | None) -> float:
 
 
 # Bare grouped numbers (100 000) read as money when they are not part of a phone number.
-_GROUPED_RE = re.compile(r"\d{1,3}(?: \d{3}){1,5}(?![\d.,])")
+_GROUPED_RE = re.compile(r"\d{1,3}(?: \d{3}){1,5}(?![\d,]|\.\d)")
 _PHONE_TAIL_RE = re.compile(r"[\s\-]?\d{2}[\s\-]?\d{2}(?!\d)")
 
 
