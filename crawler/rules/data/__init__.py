@@ -1,0 +1,1 @@
+"""Rule data (YAML): brands, people, signals and one file per rule."""

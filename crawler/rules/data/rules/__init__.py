@@ -1,0 +1,1 @@
+"""One YAML file per rule (see docs/rules.md)."""
