@@ -68,6 +68,9 @@ SCAMRADAR_BACKOFF_MAX = 120.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.backoff.BackoffRetryMiddleware": 550,
+    # a refresh to javascript:/data: in hostile HTML must not lose the page (crawler/metarefresh.py)
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.metarefresh.SafeMetaRefreshMiddleware": 580,
 }
 
 ITEM_PIPELINES = {

@@ -184,6 +184,7 @@ def _new_ad_row(
         "language": s.language,
         "content_hash": content_hash,
         "extra": dict(s.extra),
+        "cloaked": s.extra.get("cloaked") if isinstance(s.extra.get("cloaked"), bool) else None,
         "published_at": s.published_at,
         "first_seen": seen_at,
         "last_seen": seen_at,

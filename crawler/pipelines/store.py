@@ -7,7 +7,12 @@ URL of ``links`` and ``landing_url``). The WARC file is synced before the rows t
 are committed.
 
 Counters: ``storage/items``, ``storage/ads_new``, ``storage/ads_seen_again``, ``storage/hits``,
-``storage/evidence_rows``, ``storage/landing_queued``, ``storage/indicator_links``.
+``storage/evidence_rows``, ``storage/landing_queued``, ``storage/indicator_links``,
+``rules/allowlisted``.
+
+The analysts' allowlist (:mod:`storage.allowlist`, filled from the console) is read once per
+batch: an ad whose landing domain or advertiser it covers is stored as ``legit``, whatever the
+rules said, and its current hit (if any) is cleared.
 """
 
 from __future__ import annotations
@@ -73,20 +78,39 @@ class BatchWriter:
             counts["storage/items"] = len(batch)
             counts["storage/ads_new"] = sum(o.is_new for o in outcomes)
             counts["storage/ads_seen_again"] = len(outcomes) - counts["storage/ads_new"]
-            counts["storage/hits"] = self._verdicts(session, batch, ad_ids, self.ruleset)
+            counts["storage/hits"] = self._verdicts(
+                session, batch, ad_ids, self.ruleset, counts
+            )
             counts["storage/evidence_rows"] = self._evidence(session, batch, ad_ids, self.run_id)
             counts["storage/indicator_links"] = self._indicators(session, batch, ad_ids)
             counts["storage/landing_queued"] = self._landing(session, batch, ad_ids)
         return counts
 
     @staticmethod
-    def _verdicts(session: Session, batch: list[AdItem], ad_ids: list[int], ruleset: str) -> int:
+    def _verdicts(
+        session: Session,
+        batch: list[AdItem],
+        ad_ids: list[int],
+        ruleset: str,
+        counts: Counter[str],
+    ) -> int:
+        from storage.allowlist import allowlisted, is_allowlisted
         from storage.sightings import HitData, attach_hits
 
+        domains, advertisers = allowlisted(session)
         verdicts = []
         for item, ad_id in zip(batch, ad_ids, strict=True):
             v = item.verdict
             if v is None:
+                continue
+            if (domains or advertisers) and is_allowlisted(
+                domains,
+                advertisers,
+                landing=item.landing_url or item.url,
+                advertiser=item.advertiser,
+            ):
+                counts["rules/allowlisted"] += 1
+                verdicts.append((ad_id, HitData(label="legit", score=1.0, ruleset_version=ruleset)))
                 continue
             data = v.to_dict(ad_id)
             verdicts.append(

@@ -315,3 +315,46 @@ def test_a_source_whose_robots_txt_forbids_it_fails_with_that_reason(
     assert done.returncode == 1
     assert "forbidden by robots.txt" in done.stdout
     assert not http_server.hits("/s/almaty_zhanalyq_demo")
+
+
+def test_an_allowlisted_advertiser_or_domain_is_stored_legit_whatever_the_rules_say(
+    crawl: Crawl, http_server: FixtureServer
+) -> None:
+    telegram_routes(http_server)
+    crawl.write_sources([telegram_source(http_server)])
+    first = crawl.crawl("almaty_tg")
+    assert first.returncode == 0, first.stderr[-3000:]
+    with _session(crawl.db_url) as s:
+        sponsored = s.scalar(select(Ad).where(Ad.external_id == "almaty_zhanalyq_demo/4813"))
+        assert sponsored.label == "fake_investment" and sponsored.hit_id is not None
+        domain = sponsored.landing_domain
+
+    from storage.allowlist import add_entry
+
+    engine = make_engine(crawl.db_url)
+    with Session(engine) as s, s.begin():
+        add_entry(s, "domain", domain, created_by="analyst", note="partner site")
+    engine.dispose()
+
+    again = crawl.crawl("almaty_tg")
+    assert again.returncode == 0, again.stderr[-3000:]
+    with _session(crawl.db_url) as s:
+        sponsored = s.scalar(select(Ad).where(Ad.external_id == "almaty_zhanalyq_demo/4813"))
+        assert sponsored.label == "legit" and sponsored.hit_id is None
+        assert _run(s).stats["rules/allowlisted"] >= 1
+
+
+def test_a_javascript_meta_refresh_in_a_hostile_page_does_not_lose_the_page(
+    crawl: Crawl, http_server: FixtureServer
+) -> None:
+    page = fixture_bytes("telegram_channel.html").replace(
+        b"<head>", b'<head><meta http-equiv="refresh" content="0; url=javascript:alert(1)">', 1
+    )
+    http_server.route("/s/almaty_zhanalyq_demo", body=page)
+    crawl.write_sources([telegram_source(http_server, max_pages=1)])
+    done = crawl.crawl("almaty_tg")
+    assert done.returncode == 0, done.stderr[-3000:]
+    with _session(crawl.db_url) as s:
+        run = _run(s)
+        assert run.status == "finished" and run.items == 5
+        assert run.stats["metarefresh/ignored_non_http"] == 1

@@ -177,3 +177,24 @@ def test_google_news_keeps_the_source_url_and_drops_the_outlet_suffix() -> None:
 )
 def test_base_url_replaces_the_feed_origin(url: str, base: str | None, expected: str) -> None:
     assert rebase(url, base) == expected
+
+
+def test_landing_page_facts_become_campaign_indicators() -> None:
+    from crawler.pipelines.classify import page_indicators
+
+    extra = {
+        "phones": ["+77000001234"],
+        "messengers": [
+            {"kind": "whatsapp", "url": "https://wa.me/77000001234", "handle": "77000001234"},
+            {"kind": "telegram", "url": "https://t.me/invest_manager_demo", "handle": ""},
+        ],
+        "pixels": {"meta": ["100000000000001"], "yandex_metrika": ["90000001"]},
+    }
+    assert page_indicators(extra) == [
+        ("phone", "+77000001234"),
+        ("whatsapp", "77000001234"),
+        ("telegram", "https://t.me/invest_manager_demo"),
+        ("pixel", "meta:100000000000001"),
+        ("pixel", "yandex_metrika:90000001"),
+    ]
+    assert page_indicators({}) == []

@@ -143,3 +143,21 @@ def test_a_crawl_run_is_opened_and_closed_with_its_counts(session: Session) -> N
     assert closed.stats["finish_time"] == T0.isoformat()
     with pytest.raises(ValueError):
         close_crawl_run(session, run.id, "running", RunCounts())
+
+
+def test_a_landing_pages_cloaking_verdict_is_kept_on_the_ad(session: Session) -> None:
+    source = get_or_create_source(session, "landing", "landing")
+    cloaked, plain, unknown = record_sightings(
+        session,
+        source.id,
+        [
+            _ad(spider="landing", external_id="a", extra={"cloaked": True}),
+            _ad(spider="landing", external_id="b", extra={"cloaked": False}),
+            _ad(external_id="c"),
+        ],
+    )
+    assert [session.get_one(Ad, o.ad_id).cloaked for o in (cloaked, plain, unknown)] == [
+        True,
+        False,
+        None,
+    ]
