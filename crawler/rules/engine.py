@@ -10,6 +10,8 @@ from typing import NamedTuple
 from crawler.rules import signals as builtin
 from crawler.rules.brands import NameMatcher
 from crawler.rules.domains import DomainMatcher
+from crawler.rules.learned import RULE_ID as LEARNED_RULE
+from crawler.rules.learned import LearnedLexicon
 from crawler.rules.lexicon import TermScanner
 from crawler.rules.loader import RuleSet
 from crawler.rules.model import FiredRule, Match, Rule, Verdict
@@ -60,8 +62,14 @@ _MAX_HITS = 64  # hits kept per signal (1 MB ads stay linear)
 class Engine:
     """Classifies ads with a :class:`~crawler.rules.loader.RuleSet`. Thread-safe for reading."""
 
-    def __init__(self, ruleset: RuleSet):
+    def __init__(self, ruleset: RuleSet, *, learned: bool = True):
         self.ruleset = ruleset
+        # The learned lexicon (data/learned_lexicon.json) blended with the rules' verdict, with the
+        # weight decision.learned_weight; ``learned=False`` gives the rules alone.
+        self.learned: LearnedLexicon | None = None
+        self.learned_weight = ruleset.decision.learned_weight
+        if learned and ruleset.learned and self.learned_weight < 1.0:
+            self.learned = LearnedLexicon.load(ruleset.learned)
         self.ruleset_version = ruleset.version
         self.rules: tuple[Rule, ...] = tuple(r for r in ruleset.rules if r.status != "deprecated")
         self.names = NameMatcher(ruleset.brands, ruleset.people, ruleset.matching)
@@ -93,28 +101,10 @@ class Engine:
         separator no phrase can cross), so each step runs once per ad; hits are attributed back to
         their field when a verdict is explained.
         """
-        parts: list[str] = []
-        spans: list[tuple[str, int, int]] = []
-        url_value = ""
-        pos = 0
-        for field in FIELDS:
-            raw = ad.get(field)
-            if raw is None or raw == "":
-                continue
-            value = raw if isinstance(raw, str) else str(raw)
-            if len(value) > _MAX_FIELD:
-                value = value[:_MAX_FIELD]
-            if parts:
-                parts.append(_DOC_SEP)
-                pos += len(_DOC_SEP)
-            parts.append(value)
-            spans.append((field, pos, pos + len(value)))
-            pos += len(value)
-            if field == "url":
-                url_value = value
-        original = "".join(parts)
-        norm = normalize(original)
-        doc = _Doc(norm, tuple(spans))
+        doc, url_value = document(ad)
+        norm = doc.norm
+        pos = len(norm.original)
+        original = norm.original
         text = norm.text
         found: dict[str, list[_Hit]] = {}
 
@@ -276,6 +266,22 @@ class Engine:
             score = 1.0 - _sigmoid(best_unfired) if best_unfired > -math.inf else 1.0
         else:
             score = _sigmoid(max(z for r, z in fired if r.label == label))
+        learned_terms: list[tuple[str, float]] = []
+        if self.learned is not None:
+            # Blend: (1 - w) * the lexicon's probabilities + w * the rules' label (one-hot).
+            lex = self.learned
+            pred = lex.predict(doc.norm.text)
+            w = self.learned_weight
+            blend = [
+                (1.0 - w) * p + (w if lab == label else 0.0)
+                for lab, p in zip(lex.labels, pred.probs, strict=True)
+            ]
+            best = max(range(len(blend)), key=lambda i: (blend[i], lex.labels[i] == label))
+            rules_label, label, score = label, lex.labels[best], blend[best]
+            model_label = lex.labels[max(range(len(blend)), key=pred.probs.__getitem__)]
+            # The lexicon is shown when it decided (changed the rules' label) or backs a flag.
+            if label != rules_label or (label != "legit" and model_label == label):
+                learned_terms = lex.top_terms(pred, label)
         fired.sort(key=lambda rz: (rz[0].label != label, -rz[1]))
         # Evidence: per fired rule, its strongest signals present (brands and domains first), one
         # hit each (two for brands); a span already shown for an earlier rule is not repeated.
@@ -297,14 +303,76 @@ class Engine:
                         mapped[h] = doc.locate(h)
                     field, s, e, txt = mapped[h]
                     matches.append(Match(rule.id, h.brand, field, s, e, txt, sig))
+        fired_rules = [FiredRule(r.id, r.version) for r, _ in fired]
+        if learned_terms:
+            shown_terms = 0
+            for term, _push in learned_terms:
+                loc = _locate_term(doc, term)
+                if loc is not None:
+                    matches.append(Match(LEARNED_RULE, None, *loc, term))
+                    shown_terms += 1
+            if shown_terms:
+                assert self.learned is not None
+                # After the rules of the verdict's label (``fired`` lists those first).
+                at = sum(1 for r, _ in fired if r.label == label)
+                fired_rules.insert(at, FiredRule(LEARNED_RULE, self.learned.version))
         return Verdict(
             label=label,
             score=score,
             brands=tuple(brand_order),
-            rules=tuple(FiredRule(r.id, r.version) for r, _ in fired),
+            rules=tuple(fired_rules),
             matches=tuple(matches),
             signals=tuple(sorted(present)),
         )
+
+
+def document(ad: Mapping[str, object]) -> tuple[_Doc, str]:
+    """The ad's fields joined into one normalised document, and the url as given.
+
+    Title, text, advertiser and url are joined by a separator no phrase can cross; each field's
+    span in the joined original is kept to attribute hits back to their field. The learned
+    lexicon is trained and applied on this same document's normalised text.
+    """
+    parts: list[str] = []
+    spans: list[tuple[str, int, int]] = []
+    url_value = ""
+    pos = 0
+    for field in FIELDS:
+        raw = ad.get(field)
+        if raw is None or raw == "":
+            continue
+        value = raw if isinstance(raw, str) else str(raw)
+        if len(value) > _MAX_FIELD:
+            value = value[:_MAX_FIELD]
+        if parts:
+            parts.append(_DOC_SEP)
+            pos += len(_DOC_SEP)
+        parts.append(value)
+        spans.append((field, pos, pos + len(value)))
+        pos += len(value)
+        if field == "url":
+            url_value = value
+    original = "".join(parts)
+    return _Doc(normalize(original), tuple(spans)), url_value
+
+
+def _locate_term(doc: _Doc, term: str) -> tuple[str, int, int, str] | None:
+    """(field, start, end, original text) of the first occurrence of a word n-gram of the
+    normalised document, or ``None`` if it spans two fields (or cannot be mapped back)."""
+    words = term.split(" ")
+    toks = doc.norm.tokens()
+    n = len(words)
+    for i in range(len(toks) - n + 1):
+        if toks[i][0] != words[0] or any(toks[i + j][0] != words[j] for j in range(1, n)):
+            continue
+        s, e = doc.norm.span(toks[i][1], toks[i + n - 1][2])
+        for field, fs, fe in doc.fields:
+            if fs <= s and e <= fe:
+                if e > s:
+                    return field, s - fs, e - fs, doc.norm.original[s:e]
+                return None
+        return None
+    return None
 
 
 _OPEN_Q, _CLOSE_Q = "«“„\"'", "»”“\"'"

@@ -101,6 +101,8 @@ class Decision:
     score_scale: float
     hashtag_min_len: int = 4
     max_evidence_per_rule: int = 8
+    # Weight of the rules' verdict in the blend with the learned lexicon (0 = lexicon off).
+    learned_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class RuleSet:
     quoted_of: tuple[str, ...]
     version: str
     files: tuple[str, ...] = field(default=())
+    learned: str = ""  # path of the learned lexicon (learned_lexicon.json), "" if there is none
 
 
 class _Collector:
@@ -309,7 +312,10 @@ def _load_signals(
             score_scale=float(dec["score_scale"]),
             hashtag_min_len=int(dec.get("hashtag_min_len", 4)),
             max_evidence_per_rule=int(dec.get("max_evidence_per_rule", 8)),
+            learned_weight=float(dec.get("learned_weight", 0.0)),
         )
+        if not 0.0 <= decision.learned_weight <= 1.0:
+            c.add(path, line_of(data, "decision"), "decision: learned_weight must be in [0, 1]")
         for lab in decision.precedence:
             if lab not in SCAM_LABELS:
                 c.add(path, line_of(data, "decision"), f"decision: unknown label {lab!r}")
@@ -518,6 +524,9 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
         rules.append(r)
     digest = hashlib.sha256()
     all_files = [*files, *rule_files]
+    learned = base / "learned_lexicon.json"  # the learned lexicon is data too: in the version
+    if learned.is_file():
+        all_files.append(learned)
     for f in all_files:
         digest.update(f.name.encode())
         digest.update(f.read_bytes())
@@ -535,6 +544,7 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
         quoted_of=quoted,
         version=digest.hexdigest()[:12],
         files=tuple(str(f) for f in all_files),
+        learned=str(learned) if learned.is_file() else "",
     )
     _ = LABELS
     return rs, []
