@@ -188,9 +188,14 @@ class Engine:
                 add(nd.name, hit)
         for sig in self.ruleset.quoted_of:
             for h in found.get(sig, ()):
-                if not h.mapped and _inside_quotes(text, h.start, h.end):
-                    add("quoted_claim", _Hit(h.start, h.end))
-                    break
+                quote = None if h.mapped else _quote_around(text, h.start, h.end)
+                if quote is None:
+                    continue
+                # A first-person story in quotes is a testimonial, not a citation.
+                if any(quote[0] <= t.start < quote[1] for t in found.get("testimonial", ())):
+                    continue
+                add("quoted_claim", _Hit(h.start, h.end))
+                break
         return found, doc
 
     @staticmethod
@@ -378,8 +383,8 @@ def _locate_term(doc: _Doc, term: str) -> tuple[str, int, int, str] | None:
 _OPEN_Q, _CLOSE_Q = "«“„\"'", "»”“\"'"
 
 
-def _inside_quotes(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` is cited inside quotes on its line (at most 200 chars away).
+def _quote_around(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The quotation (on its line, at most 200 chars away) that ``text[start:end]`` stands in.
 
     A quote that holds most of the text is a forwarded message, not a citation: it does not count.
     """
@@ -388,22 +393,24 @@ def _inside_quotes(text: str, start: int, end: int) -> bool:
     before = text[lo:start]
     pos = max(before.rfind(q) for q in _OPEN_Q)
     if pos < 0:
-        return False
+        return None
     opener = before[pos]
     if opener in "\"'":
         # A straight quote opens only if an odd number of them precede on the line.
         if before.count(opener) % 2 == 0:
-            return False
+            return None
     elif any(c in before[pos + 1 :] for c in "»”"):
-        return False
+        return None
     after = text[end : end + 200]
     stop = after.find("\n")
     after = after if stop < 0 else after[:stop]
     close = min((after.find(c) for c in "»”“\"'" if c in after), default=-1)
     if close < 0:
-        return False
-    quote_len = (start - (lo + pos)) + (end - start) + close
-    return quote_len < 0.6 * len(text.strip())
+        return None
+    qs, qe = lo + pos, end + close + 1
+    if qe - qs >= 0.6 * len(text.strip()):
+        return None
+    return qs, qe
 
 
 def _sigmoid(z: float) -> float:

@@ -83,7 +83,10 @@ def fit(texts: Sequence[str], labels: Sequence[str], params: Mapping[str, Any] =
 
 
 def blend_label(probs: Sequence[float], labels: Sequence[str], rules_label: str, w: float) -> str:
-    scores = [(1 - w) * p + (w if lab == rules_label else 0.0) for lab, p in zip(labels, probs, strict=True)]
+    scores = [
+        (1 - w) * p + (w if lab == rules_label else 0.0)
+        for lab, p in zip(labels, probs, strict=True)
+    ]
     best = max(range(len(scores)), key=lambda i: (scores[i], labels[i] == rules_label))
     return labels[best]
 
@@ -119,7 +122,9 @@ def leave_one_out(
     return out
 
 
-def export(vec, clf, params: Mapping[str, Any], meta: dict[str, Any], version: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def export(
+    vec, clf, params: Mapping[str, Any], meta: dict[str, Any], version: int
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """The JSON model: per n-gram its idf and weights (pruned: tiny weights keep idf only)."""
     classes = [str(c) for c in clf.classes_]
     coef = clf.coef_
