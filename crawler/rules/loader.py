@@ -101,8 +101,8 @@ class Decision:
     score_scale: float
     hashtag_min_len: int = 4
     max_evidence_per_rule: int = 8
-    # Weight of the rules' verdict in the blend with the learned lexicon (0 = lexicon off).
-    learned_weight: float = 0.0
+    # Weight of the rules' verdict in the blend with the learned lexicon (1 = rules alone).
+    learned_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,7 @@ def _load_signals(
             score_scale=float(dec["score_scale"]),
             hashtag_min_len=int(dec.get("hashtag_min_len", 4)),
             max_evidence_per_rule=int(dec.get("max_evidence_per_rule", 8)),
-            learned_weight=float(dec.get("learned_weight", 0.0)),
+            learned_weight=float(dec.get("learned_weight", 1.0)),
         )
         if not 0.0 <= decision.learned_weight <= 1.0:
             c.add(path, line_of(data, "decision"), "decision: learned_weight must be in [0, 1]")

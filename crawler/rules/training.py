@@ -30,7 +30,7 @@ PARAMS: dict[str, Any] = {
     "C": 30.0,
     "solver": "lbfgs (multinomial)",
     "max_iter": 5000,
-    "prune_below": 0.002,
+    "prune_below": 0.02,
 }
 
 
