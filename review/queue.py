@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, select
 from sqlalchemy.orm import Session
 
 from review.i18n import timezone
@@ -173,31 +173,16 @@ def _with_allowlist(
 
 
 def _where(
-    session: Session,
     stmt: Select[Any],
     f: AdFilter,
     mode: str,
     clause: ColumnElement[bool] | None,
 ) -> Select[Any]:
     """``stmt`` filtered as :func:`storage.queries.filtered` does, and by the allowlist mode,
-    with two rewrites that select the same rows, faster:
-
-    - the date bounds are wrapped in ``coalesce()``: planners otherwise range over a date index
-      and fetch every row in the range (or walk it backwards from today), where the covering
-      ``ix_ads_queue`` answers from the index alone;
-    - on SQLite, the free-text test is a plain ``LIKE``: SQLite's ``LIKE`` already ignores ASCII
-      case, and its ``lower()`` (what ``ilike`` compiles to) folds nothing else."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    stmt = filtered(stmt, replace(f, text=f.text if not sqlite else None, since=None, until=None))
-    if f.text and sqlite:
-        pattern = f"%{_escape_like(f.text)}%"
-        stmt = stmt.where(
-            or_(
-                Ad.title.like(pattern, escape="\\"),
-                Ad.text.like(pattern, escape="\\"),
-                Ad.advertiser.like(pattern, escape="\\"),
-            )
-        )
+    with the date bounds wrapped in ``coalesce()`` (the same rows, faster): planners otherwise
+    range over a date index and fetch every row in the range (or walk it backwards from today),
+    where the covering ``ix_ads_queue`` answers from the index alone."""
+    stmt = filtered(stmt, replace(f, since=None, until=None))
     if f.since:
         stmt = stmt.where(func.coalesce(Ad.last_seen, Ad.last_seen) >= f.since)
     if f.until:
@@ -205,12 +190,8 @@ def _where(
     return _with_allowlist(stmt, mode, clause)
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _count(session: Session, f: AdFilter, mode: str, clause: ColumnElement[bool] | None) -> int:
-    stmt = _where(session, select(func.count()).select_from(Ad), f, mode, clause)
+    stmt = _where(select(func.count()).select_from(Ad), f, mode, clause)
     return session.scalar(stmt) or 0
 
 
@@ -220,7 +201,6 @@ def _tally(
     """The total and the counts per status and per label, from one query: grouped by (label,
     status) without those two filters, so that each facet counts as if its own filter were off."""
     stmt = _where(
-        session,
         select(Ad.label, Ad.status, func.count()).select_from(Ad),
         replace(f, labels=(), statuses=()),
         p.allowlisted,
@@ -250,7 +230,6 @@ def _text_search(
     # random read of each row's text: ``label || ''`` keeps the planner off that index.
     label = Ad.label + "" if session.get_bind().dialect.name == "sqlite" else Ad.label
     stmt = _where(
-        session,
         select(Ad.id, Ad.label, Ad.status, Ad.last_seen, Ad.score),
         replace(f, labels=(), statuses=(), flagged_only=False),
         p.allowlisted,
@@ -296,7 +275,7 @@ def run_queue(session: Session, p: QueueParams) -> QueueResult:
         )
         # Page through ids first (read from indexes), then load the page's wide rows.
         id_stmt = (
-            _where(session, select(Ad.id), f, p.allowlisted, clause)
+            _where(select(Ad.id), f, p.allowlisted, clause)
             .order_by(*keys)
             .limit(p.per_page)
             .offset((p.page - 1) * p.per_page)

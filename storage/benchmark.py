@@ -9,21 +9,15 @@ from __future__ import annotations
 import os
 import random
 import resource
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import text
-
-from storage.db import make_engine, parse_database_url, session_factory
-from storage.migrate import upgrade
+from storage.db import make_engine, session_factory
 from storage.queries import AdFilter, iter_export_rows
 from storage.runs import get_or_create_source
+from storage.scratch import scratch_database
 from storage.sightings import AdSighting, HitData, attach_hits, record_sightings
 
 WORDS = (
@@ -79,40 +73,8 @@ def synthetic_sightings(
         )
 
 
-@contextmanager
-def scratch_database(url: str | None) -> Iterator[str]:
-    """A migrated database nobody else uses: a temp SQLite file, or a temp PostgreSQL schema."""
-    if url is None or parse_database_url(url).get_backend_name() == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="scamradar-bench-") as tmp:
-            scratch = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            _migrate(scratch)
-            yield scratch
-        return
-    schema = f"sr_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    scratch = f"{url}{sep}options=-csearch_path%3D{schema}"
-    try:
-        _migrate(scratch)
-        yield scratch
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def _migrate(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-
-
 def run(n: int, batch: int, url: str | None = None) -> StorageFigures:
-    with scratch_database(url) as scratch:
+    with scratch_database(url, prefix="sr_bench") as scratch:
         engine = make_engine(scratch)
         Session = session_factory(engine)
         with Session.begin() as session:

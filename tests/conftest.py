@@ -10,18 +10,17 @@ with the reason. In CI (``CI`` set) an unreachable PostgreSQL is an error, not a
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from httpserver import FixtureServer
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from storage.db import DatabaseError, check_connection, make_engine
-from storage.migrate import upgrade
+from storage.scratch import migrate_url, temporary_schema
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://127.0.0.1:5432/test"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -52,29 +51,8 @@ def _postgres_schema() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL must be reachable in CI: {reason}")
         pytest.skip(f"PostgreSQL not reachable, PostgreSQL variant skipped: {reason}")
-    schema = f"sr_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(_postgres_base_url())
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    base = _postgres_base_url()
-    sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options=-csearch_path%3D{schema}"
-    try:
-        _migrate(url)
+    with temporary_schema(_postgres_base_url(), prefix="sr_test") as url:
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def _migrate(url: str) -> str:
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
 
 
 @pytest.fixture(scope="session")
@@ -95,20 +73,20 @@ def http_server() -> Iterator[FixtureServer]:
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return _migrate(f"sqlite:///{tmp_path_factory.mktemp('db') / 'scamradar.db'}")
+    return migrate_url(f"sqlite:///{tmp_path_factory.mktemp('db') / 'scamradar.db'}")
 
 
 @pytest.fixture
 def fresh_sqlite_url(tmp_path: Path) -> str:
     """An empty migrated SQLite database of this test's own."""
-    return _migrate(f"sqlite:///{tmp_path / 'scamradar.db'}")
+    return migrate_url(f"sqlite:///{tmp_path / 'scamradar.db'}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty migrated database of each backend, for tests that commit (CLI, crawls)."""
     if request.param == "sqlite":
-        yield _migrate(f"sqlite:///{tmp_path / 'scamradar.db'}")
+        yield migrate_url(f"sqlite:///{tmp_path / 'scamradar.db'}")
     else:
         with _postgres_schema() as url:
             yield url

@@ -122,7 +122,7 @@ def bench_console(
     import time
 
     from review.benchmark import measure, seed_console
-    from storage.benchmark import scratch_database
+    from storage.scratch import scratch_database
 
     with scratch_database(database_url) as scratch:
         backend = "postgresql" if scratch.startswith("postgres") else "sqlite"

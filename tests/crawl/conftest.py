@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from storage.db import make_engine
-from storage.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crawl"
@@ -90,17 +89,6 @@ def crawl_factory(tmp_path: Path) -> Callable[[str], Crawl]:
 def crawl(crawl_factory: Callable[[str], Crawl], fresh_sqlite_url: str) -> Crawl:
     """A crawl helper on a fresh SQLite database."""
     return crawl_factory(fresh_sqlite_url)
-
-
-@pytest.fixture
-def fresh_sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'scamradar.db'}"
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from storage.db import make_engine, session_factory
 from storage.landing import queue_landing_targets
-from storage.migrate import upgrade
 from storage.models import LandingTarget
 
 RUNNER = Path(__file__).resolve().parent / "crawl_runner.py"
@@ -26,14 +25,8 @@ CRAWL_TIMEOUT = 120
 
 
 @pytest.fixture
-def landing_db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'landing.db'}"
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
+def landing_db(fresh_sqlite_url: str) -> str:
+    return fresh_sqlite_url
 
 
 @pytest.fixture

@@ -19,21 +19,14 @@ from crawler.certstream import CertstreamStore, Listener, ListenerConfig
 from crawler.config import AppSettings
 from crawler.lookalikes import LookalikeFilter
 from storage.db import make_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import Ad, CrawlRun, Evidence, LandingTarget, SourceAlert
 
 FRAMES = fixture("certstream_messages.jsonl").decode().splitlines()
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'scamradar.db'}"
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
+def db_url(fresh_sqlite_url: str) -> str:
+    return fresh_sqlite_url
 
 
 def free_port() -> int:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '121a0b521cc3'
 down_revision: str | None = '725ecf306eef'
 branch_labels: str | Sequence[str] | None = None

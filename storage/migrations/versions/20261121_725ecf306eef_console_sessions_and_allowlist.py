@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '725ecf306eef'
 down_revision: str | None = '83bf784d8548'
 branch_labels: str | Sequence[str] | None = None
