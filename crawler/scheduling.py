@@ -383,6 +383,12 @@ def _log_sync(report: SyncReport) -> None:
 
 def _shutdown(scheduler: BackgroundScheduler, daemon: Daemon, grace_s: float) -> None:
     scheduler.pause()
+    # pause() stops the next pass over the due jobs, not one already under way (it can wait
+    # out the database's busy timeout while crawls write). That pass holds the job-store lock:
+    # taking it once means it is over, so shutdown() cannot race it and nothing is submitted to
+    # a closed executor.
+    with scheduler._jobstores_lock:
+        pass
     deadline = time.monotonic() + grace_s
     while daemon.children.running() and time.monotonic() < deadline:
         time.sleep(0.2)
