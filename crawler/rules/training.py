@@ -45,16 +45,31 @@ class Corpus:
     ids: list[object]
 
 
+def _rows(path: Path, raw: bytes) -> list[dict[str, Any]]:
+    """The labelled ads of a JSONL file, or of a test module's ``CASES = [(label, text), ...]``."""
+    if path.suffix == ".py":
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location(f"_cases_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise ValueError(f"{path}: cannot import")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return [
+            {"id": f"{path.stem}:{i}", "text": text, "label": label}
+            for i, (label, text) in enumerate(module.CASES)
+        ]
+    return [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
+
+
 def read_corpus(path: Path, rules_engine) -> Corpus:  # type: ignore[no-untyped-def]
-    """Read a labelled JSONL file; normalise each ad and record the rules' own verdict."""
+    """Read labelled ads (JSONL, or a test module's CASES); normalise each ad and record the
+    rules' own verdict."""
     from crawler.rules.engine import document
 
     raw = path.read_bytes()
     texts, labels, rules, ids = [], [], [], []
-    for line in raw.decode("utf-8").splitlines():
-        if not line.strip():
-            continue
-        ad = json.loads(line)
+    for ad in _rows(path, raw):
         if ad.get("label") not in LABELS:
             continue
         texts.append(document(ad)[0].norm.text)
@@ -150,7 +165,7 @@ def export(
 
 
 def _round(v: float) -> float:
-    return float(f"{v:.6g}") if math.isfinite(v) else v
+    return float(f"{v:.5g}") if math.isfinite(v) else v
 
 
 def max_prob_difference(model: LearnedLexicon, vec, clf, texts: Sequence[str]) -> float:  # type: ignore[no-untyped-def]

@@ -1,0 +1,187 @@
+"""The learned lexicon: exact inference, explained verdicts, obfuscation, the weight as data."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crawler.rules import load_engine
+from crawler.rules.engine import Engine, document
+from crawler.rules.learned import MODEL_FILE, RULE_ID, LearnedLexicon
+from crawler.rules.loader import DEFAULT_DATA_DIR, load_ruleset
+
+_spec = importlib.util.spec_from_file_location(
+    "obfuscate", Path(__file__).with_name("obfuscate.py")
+)
+assert _spec and _spec.loader
+obfuscate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(obfuscate)
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def read_jsonl(name: str) -> list[dict]:
+    path = DATA / name
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+HOLDOUTS = ("holdout_ads", "holdout_wild", "holdout2_wild")
+
+
+def _holdout(name: str) -> list[dict]:
+    if name == "holdout2_wild":
+        path = ROOT / "bench" / "data" / "holdout2_wild.jsonl"
+        if not path.is_file():
+            pytest.skip(f"{path} is missing")
+        with path.open(encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+    return read_jsonl(f"{name}.jsonl")
+
+
+def test_the_bundled_engine_uses_the_lexicon_and_its_version_covers_the_model(engine) -> None:
+    assert engine.learned is not None
+    assert str(DEFAULT_DATA_DIR / MODEL_FILE) in engine.ruleset.files
+    meta = engine.learned.meta
+    assert meta["corpora"] and all(c["sha256"] and c["ads"] for c in meta["corpora"])
+    assert set(meta["leave_one_corpus_out_macro_f1"]) >= {"holdout_ads", "holdout_wild"}
+    assert (DEFAULT_DATA_DIR / MODEL_FILE).stat().st_size < 2_500_000
+
+
+def test_pure_python_inference_reproduces_scikit_learn(dev_ads, dev_wild) -> None:
+    pytest.importorskip("sklearn", reason="scikit-learn (the dev extra) is not installed")
+    from crawler.rules.training import PARAMS, export, fit, max_prob_difference
+
+    texts = [document(r)[0].norm.text for r in dev_ads + dev_wild]
+    labels = [r["label"] for r in dev_ads + dev_wild]
+    vec, clf = fit(texts, labels)
+    exact = LearnedLexicon(export(vec, clf, {**PARAMS, "prune_below": 0.0}, {}, 1))
+    assert max_prob_difference(exact, vec, clf, texts) < 1e-4
+    assert max_prob_difference(exact, vec, clf, ["kaspi invest 5% v den", "", "zzz"]) < 1e-4
+    pruned = LearnedLexicon(export(vec, clf, PARAMS, {}, 1))
+    assert max_prob_difference(pruned, vec, clf, texts) < 0.01
+
+
+def test_probabilities_are_a_distribution_and_follow_the_weights(engine) -> None:
+    lex = engine.learned
+    assert lex is not None
+    p = lex.predict("")
+    assert abs(sum(p.probs) - 1) < 1e-9
+    doc = document({"text": "Kaspi Invest: 5% в день, пишите в директ"})[0]
+    pred = lex.predict(doc.norm.text)
+    assert abs(sum(pred.probs) - 1) < 1e-9
+    assert max(range(3), key=pred.probs.__getitem__) == lex.labels.index("fake_investment")
+    top = lex.top_terms(pred, "fake_investment")
+    assert top and all(push > 0 for _t, push in top)
+
+
+@pytest.mark.parametrize("name", HOLDOUTS)
+def test_every_flagged_holdout_verdict_explains_itself_in_the_original_text(engine, name) -> None:
+    for row in _holdout(name):
+        v = engine.classify(row)
+        if v.label == "legit":
+            continue
+        assert v.rules and v.matches, row["id"]
+        for m in v.matches:
+            original = str(row.get(m.field) or "")
+            assert original[m.start : m.end] == m.text, (row["id"], m)
+        ids = [r.id for r in v.rules]
+        if RULE_ID in ids:
+            assert any(m.rule == RULE_ID for m in v.matches), row["id"]
+        else:
+            # Flagged by the rules alone: a rule of the verdict's label fired.
+            assert ids, row["id"]
+
+
+def test_a_lexicon_only_flag_still_names_its_ngrams(engine) -> None:
+    """When the lexicon overturns the rules, the verdict lists learned.lexicon with n-gram spans."""
+    rules_only = Engine(engine.ruleset, learned=False)
+    seen = 0
+    for name in HOLDOUTS:
+        for row in _holdout(name):
+            v = engine.classify(row)
+            if v.label != rules_only.classify(row).label and v.label != "legit":
+                seen += 1
+                assert RULE_ID in [r.id for r in v.rules], row["id"]
+                learned = [m for m in v.matches if m.rule == RULE_ID]
+                assert learned, row["id"]
+                for m in learned:
+                    assert str(row.get(m.field) or "")[m.start : m.end] == m.text
+    assert seen, "the lexicon never changed a verdict on the held-out corpora"
+
+
+@pytest.mark.parametrize("variant", sorted(obfuscate.VARIANTS))
+@pytest.mark.parametrize("name", HOLDOUTS)
+def test_obfuscated_holdout_scams_are_still_flagged(engine, name, variant) -> None:
+    fn = obfuscate.VARIANTS[variant]
+    rng = random.Random(20251121)
+    flagged = scams = false_alarms = legit = 0
+    for row in _holdout(name):
+        ad = dict(row)
+        ad["text"] = fn(row["text"], rng)
+        if row.get("title"):
+            ad["title"] = fn(row["title"], rng)
+        label = engine.classify(ad).label
+        if row["label"] == "legit":
+            legit += 1
+            false_alarms += label != "legit"
+        else:
+            scams += 1
+            flagged += label != "legit"
+    assert flagged / scams >= 0.95, f"{name}/{variant}: {flagged}/{scams} scams flagged"
+    assert false_alarms / legit <= 0.05, f"{name}/{variant}: {false_alarms}/{legit} false alarms"
+
+
+def _data_copy(tmp_path: Path, weight: float) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(DEFAULT_DATA_DIR, data)
+    path = data / "signals.yaml"
+    text = path.read_text("utf-8")
+    current = yaml.safe_load(text)["decision"]["learned_weight"]
+    old = f"learned_weight: {current}"
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, f"learned_weight: {weight}"), "utf-8")
+    return data
+
+
+def test_the_blend_weight_comes_from_the_data_file(engine, tmp_path) -> None:
+    declared = yaml.safe_load((DEFAULT_DATA_DIR / "signals.yaml").read_text("utf-8"))
+    assert engine.learned_weight == declared["decision"]["learned_weight"]
+    assert 0 < engine.learned_weight < 1
+    rows = read_jsonl("holdout_wild.jsonl")
+    rules_only = Engine(engine.ruleset, learned=False)
+
+    alone = load_engine(_data_copy(tmp_path / "one", 1.0))
+    assert alone.learned is None
+    assert [alone.classify(r).label for r in rows] == [rules_only.classify(r).label for r in rows]
+
+    model = load_engine(_data_copy(tmp_path / "zero", 0.0))
+    lex = model.learned
+    assert lex is not None
+    for r in rows[:40]:
+        probs = lex.predict(document(r)[0].norm.text).probs
+        assert model.classify(r).label == lex.labels[max(range(3), key=probs.__getitem__)]
+
+
+def test_a_weight_outside_zero_one_is_a_lint_problem(tmp_path) -> None:
+    _rs, problems = load_ruleset(_data_copy(tmp_path, 1.5))
+    assert any("learned_weight" in p.message for p in problems)
+
+
+def test_the_ruleset_version_changes_with_the_model(tmp_path) -> None:
+    data = _data_copy(tmp_path, 0.2)
+    before, _ = load_ruleset(data)
+    model = json.loads((data / MODEL_FILE).read_text("utf-8"))
+    model["version"] += 1
+    (data / MODEL_FILE).write_text(json.dumps(model), "utf-8")
+    after, _ = load_ruleset(data)
+    assert before and after and before.version != after.version
