@@ -188,7 +188,7 @@ def train(
     import time
 
     from crawler.rules.engine import Engine
-    from crawler.rules.learned import MODEL_FILE, LearnedLexicon
+    from crawler.rules.learned import MODEL_FILE
     from crawler.rules.loader import DEFAULT_DATA_DIR, load_ruleset
     from crawler.rules.training import PARAMS, export, fit, leave_one_out, read_corpus
 
@@ -216,15 +216,19 @@ def train(
             f"{name:<20} {r['n']:>5} {r['rules']:>7.3f} {r['model']:>7.3f} {r['blend']:>7.3f}"
         )
     target = out or (Path(data_dir) if data_dir else DEFAULT_DATA_DIR) / MODEL_FILE
-    version = 1
-    if target.is_file():
-        try:
-            version = LearnedLexicon.load(target).version + 1
-        except (OSError, ValueError, KeyError):
-            version = 1
     texts = [t for c in corpora for t in c.texts]
     labels = [lab for c in corpora for lab in c.labels]
     vec, clf = fit(texts, labels)
+    version = 1
+    if target.is_file():
+        # A new version only when the weights change (stored hits carry it).
+        try:
+            old = json.loads(target.read_text("utf-8"))
+            same = export(vec, clf, PARAMS, {}, old["version"])
+            keys = ("labels", "intercept", "terms", "norm_only")
+            version = old["version"] + (0 if all(old[k] == same[k] for k in keys) else 1)
+        except (OSError, ValueError, KeyError, TypeError):
+            version = 1
     meta = {
         "trained": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "corpora": [

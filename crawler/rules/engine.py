@@ -57,6 +57,7 @@ class _Doc(NamedTuple):
 _NAME_SIGNAL = {"person": "person", "weak": "brand_weak", "glued": "brand_glued"}
 _DOC_SEP = "\n\n\n\n"  # longer than any phrase gap (3 characters): phrases never cross fields
 _MAX_HITS = 64  # hits kept per signal (1 MB ads stay linear)
+_LEARNED_EVIDENCE = 5  # n-grams of the learned lexicon shown as evidence
 
 
 class Engine:
@@ -286,7 +287,7 @@ class Engine:
             model_label = lex.labels[max(range(len(blend)), key=pred.probs.__getitem__)]
             # The lexicon is shown when it decided (changed the rules' label) or backs a flag.
             if label != rules_label or (label != "legit" and model_label == label):
-                learned_terms = lex.top_terms(pred, label)
+                learned_terms = lex.top_terms(pred, label, 2 * _LEARNED_EVIDENCE)
         fired.sort(key=lambda rz: (rz[0].label != label, -rz[1]))
         # Evidence: per fired rule, its strongest signals present (brands and domains first), one
         # hit each (two for brands); a span already shown for an earlier rule is not repeated.
@@ -311,11 +312,14 @@ class Engine:
         fired_rules = [FiredRule(r.id, r.version) for r, _ in fired]
         if learned_terms:
             shown_terms = 0
-            for term, _push in learned_terms:
+            # The strongest n-grams, words of one or two letters (в, i) shown last.
+            for term, _push in sorted(learned_terms, key=lambda tp: len(tp[0]) < 3):
                 loc = _locate_term(doc, term)
                 if loc is not None:
                     matches.append(Match(LEARNED_RULE, None, *loc, term))
                     shown_terms += 1
+                    if shown_terms >= _LEARNED_EVIDENCE:
+                        break
             if shown_terms:
                 assert self.learned is not None
                 # After the rules of the verdict's label (``fired`` lists those first).
