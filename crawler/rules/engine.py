@@ -69,8 +69,8 @@ class Engine:
         # weight decision.learned_weight; ``learned=False`` gives the rules alone.
         self.learned: LearnedLexicon | None = None
         self.learned_weight = ruleset.decision.learned_weight
-        if learned and ruleset.learned and self.learned_weight < 1.0:
-            self.learned = LearnedLexicon.load(ruleset.learned)
+        if learned and self.learned_weight < 1.0:
+            self.learned = ruleset.learned_model
         self.ruleset_version = ruleset.version
         self.rules: tuple[Rule, ...] = tuple(r for r in ruleset.rules if r.status != "deprecated")
         self.names = NameMatcher(ruleset.brands, ruleset.people, ruleset.matching)

@@ -119,6 +119,7 @@ class RuleSet:
     version: str
     files: tuple[str, ...] = field(default=())
     learned: str = ""  # path of the learned lexicon (learned_lexicon.json), "" if there is none
+    learned_model: Any = None  # the LearnedLexicon, loaded when the blend uses it
 
 
 class _Collector:
@@ -525,8 +526,18 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
     digest = hashlib.sha256()
     all_files = [*files, *rule_files]
     learned = base / "learned_lexicon.json"  # the learned lexicon is data too: in the version
+    learned_model = None
     if learned.is_file():
         all_files.append(learned)
+        if decision is not None and decision.learned_weight < 1.0:
+            from crawler.rules.learned import LearnedLexicon
+
+            try:
+                learned_model = LearnedLexicon.load(learned)
+                if set(learned_model.labels) != set(LABELS):
+                    c.add(learned, 0, f"learned lexicon labels {learned_model.labels} != {LABELS}")
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                c.add(learned, 0, f"bad learned lexicon: {exc}")
     for f in all_files:
         digest.update(f.name.encode())
         digest.update(f.read_bytes())
@@ -545,6 +556,7 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
         version=digest.hexdigest()[:12],
         files=tuple(str(f) for f in all_files),
         learned=str(learned) if learned.is_file() else "",
+        learned_model=learned_model,
     )
     _ = LABELS
     return rs, []

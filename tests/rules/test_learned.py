@@ -185,3 +185,10 @@ def test_the_ruleset_version_changes_with_the_model(tmp_path) -> None:
     (data / MODEL_FILE).write_text(json.dumps(model), "utf-8")
     after, _ = load_ruleset(data)
     assert before and after and before.version != after.version
+
+
+def test_a_broken_model_file_is_a_lint_problem(tmp_path) -> None:
+    data = _data_copy(tmp_path, 0.2)
+    (data / MODEL_FILE).write_text('{"format": 1, "labels": ["legit"]}', "utf-8")
+    rs, problems = load_ruleset(data)
+    assert rs is None and any(MODEL_FILE in p.path for p in problems)
