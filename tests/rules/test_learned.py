@@ -192,3 +192,22 @@ def test_a_broken_model_file_is_a_lint_problem(tmp_path) -> None:
     (data / MODEL_FILE).write_text('{"format": 1, "labels": ["legit"]}', "utf-8")
     rs, problems = load_ruleset(data)
     assert rs is None and any(MODEL_FILE in p.path for p in problems)
+
+
+def test_rules_train_prints_held_out_scores_and_writes_a_loadable_model(tmp_path) -> None:
+    pytest.importorskip("sklearn", reason="scikit-learn (the dev extra) is not installed")
+    from typer.testing import CliRunner
+
+    from crawler.cli import build_app
+
+    out = tmp_path / "model.json"
+    files = [str(DATA / "dev_wild.jsonl"), str(DATA / "holdout_wild.jsonl")]
+    result = CliRunner().invoke(build_app(), ["rules", "train", *files, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "leave-one-corpus-out" in result.output and "holdout_wild" in result.output
+    model = LearnedLexicon.load(out)
+    assert model.version == 1 and set(model.labels) == {"fake_investment", "recovery_scam", "legit"}
+    assert [c["name"] for c in model.meta["corpora"]] == ["dev_wild", "holdout_wild"]
+    assert set(model.meta["leave_one_corpus_out_macro_f1"]["holdout_wild"]) >= {"rules", "blend"}
+    again = CliRunner().invoke(build_app(), ["rules", "train", *files, "--out", str(out)])
+    assert again.exit_code == 0 and LearnedLexicon.load(out).version == 1  # same weights
