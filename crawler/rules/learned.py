@@ -42,7 +42,7 @@ def ngrams(text: str) -> list[str]:
 @dataclass(frozen=True)
 class Prediction:
     probs: tuple[float, ...]  # one per label, in ``LearnedLexicon.labels`` order
-    counts: dict[str, int]  # every n-gram of the document -> its count
+    matched: list[tuple[float, tuple[float, ...], str]]  # (tf-idf before the norm, row, n-gram)
     inv_norm: float  # 1 / the L2 norm of the document's tf-idf vector
 
 
@@ -58,14 +58,17 @@ class LearnedLexicon:
             raise ValueError(f"{path}: the learned lexicon must have three labels")
         self.version = int(data["version"])
         self.intercept: tuple[float, ...] = tuple(float(b) for b in data["intercept"])
-        # n-gram -> (idf, weight per label); n-grams with pruned weights count in the norm only.
+        # n-gram -> (idf, weight per label, push per label); n-grams with pruned weights count in
+        # the norm only. The push toward a label is its weight minus the others' mean weight.
         self.vocab: dict[str, tuple[float, ...]] = {}
         for term, row in data["terms"].items():
             if len(row) != 4:
                 raise ValueError(f"{path}: term {term!r} needs idf and 3 weights")
-            self.vocab[term] = tuple(float(v) for v in row)
+            idf, w0, w1, w2 = (float(v) for v in row)
+            pushes = (w0 - (w1 + w2) / 2, w1 - (w0 + w2) / 2, w2 - (w0 + w1) / 2)
+            self.vocab[term] = (idf, w0, w1, w2, *pushes)
         for term, idf in data.get("norm_only", {}).items():
-            self.vocab[term] = (float(idf), 0.0, 0.0, 0.0)
+            self.vocab[term] = (float(idf), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         self.meta: dict[str, Any] = data.get("meta", {})
 
     @classmethod
@@ -81,6 +84,7 @@ class LearnedLexicon:
         get = self.vocab.get
         log = math.log
         z0 = z1 = z2 = sq = 0.0
+        matched = []
         for g, tf in counts.items():
             row = get(g)
             if row is None:
@@ -90,27 +94,20 @@ class LearnedLexicon:
             z0 += v * row[1]
             z1 += v * row[2]
             z2 += v * row[3]
+            matched.append((v, row, g))
         b0, b1, b2 = self.intercept
         if not sq:
-            return Prediction(_softmax([b0, b1, b2]), counts, 0.0)
+            return Prediction(_softmax([b0, b1, b2]), matched, 0.0)
         inv = 1.0 / math.sqrt(sq)
-        return Prediction(_softmax([b0 + z0 * inv, b1 + z1 * inv, b2 + z2 * inv]), counts, inv)
+        return Prediction(_softmax([b0 + z0 * inv, b1 + z1 * inv, b2 + z2 * inv]), matched, inv)
 
     def top_terms(self, pred: Prediction, label: str, n: int = 5) -> list[tuple[str, float]]:
         """The ``n`` n-grams that pushed hardest toward ``label`` (against the other labels'
         mean), with how much (tf-idf value times the weight difference)."""
-        i = 1 + self.labels.index(label)
-        o1, o2 = (k for k in (1, 2, 3) if k != i)
-        log, inv, get = math.log, pred.inv_norm, self.vocab.get
-        pushes = []
-        for term, tf in pred.counts.items():
-            row = get(term)
-            if row is None:
-                continue
-            p = (row[i] - 0.5 * (row[o1] + row[o2])) * row[0] * (1.0 + log(tf)) * inv
-            if p > 0:
-                pushes.append((p, term))
-        return [(t, p) for p, t in heapq.nlargest(n, pushes)]
+        k = 4 + self.labels.index(label)
+        best = heapq.nlargest(n, [(v * row[k], g) for v, row, g in pred.matched])
+        inv = pred.inv_norm
+        return [(g, p * inv) for p, g in best if p > 0]
 
 
 def _softmax(z: list[float]) -> tuple[float, ...]:
