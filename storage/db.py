@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.errors import UserError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 65_536  # per connection
 
 
 class DatabaseError(UserError):
@@ -49,6 +50,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # SQLite's default page cache is 2 MB: past a few tens of thousands of ads, index updates
+    # then go to the OS for every page and batch writes slow down as the database grows.
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 
