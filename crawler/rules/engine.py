@@ -11,7 +11,7 @@ from crawler.rules import signals as builtin
 from crawler.rules.brands import NameMatcher
 from crawler.rules.domains import DomainMatcher
 from crawler.rules.learned import RULE_ID as LEARNED_RULE
-from crawler.rules.learned import LearnedLexicon
+from crawler.rules.learned import LearnedLexicon, model_text
 from crawler.rules.lexicon import TermScanner
 from crawler.rules.loader import RuleSet
 from crawler.rules.model import FiredRule, Match, Rule, Verdict
@@ -276,7 +276,8 @@ class Engine:
         if self.learned is not None:
             # Blend: (1 - w) * the lexicon's probabilities + w * the rules' label (one-hot).
             lex = self.learned
-            pred = lex.predict(doc.norm.text)
+            url = ad.get("url")
+            pred = lex.predict(model_text(doc.norm.text, str(url) if url else ""))
             w = self.learned_weight
             blend = [
                 (1.0 - w) * p + (w if lab == label else 0.0)

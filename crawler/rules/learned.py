@@ -33,6 +33,36 @@ FORMAT = 1
 WORD_RE = re.compile(r"[a-z0-9]+")
 
 
+DOC_SEP = "\n\n\n\n"  # the engine's field separator (the url is the document's last field)
+
+
+def url_host(url: str) -> str:
+    """The lower-case host of a url, with or without a scheme."""
+    u = url.strip().lower()
+    i = u.find("://")
+    if i >= 0:
+        u = u[i + 3 :]
+    for ch in "/?#":
+        j = u.find(ch)
+        if j >= 0:
+            u = u[:j]
+    return u.rsplit("@", 1)[-1].split(":", 1)[0]
+
+
+def model_text(norm_text: str, url: str) -> str:
+    """What the model reads: the normalised title, text and advertiser, and the url's host labels.
+
+    The scheme and the path of the url are left out: whether an ad has a url, and its path, say
+    more about how a corpus was collected than about the ad.
+    """
+    if not url:
+        return norm_text
+    cut = norm_text.rfind(DOC_SEP)
+    base = norm_text[:cut] if cut >= 0 else ""
+    labels = [w for w in WORD_RE.findall(url_host(url)) if w != "www"]
+    return base + DOC_SEP + " ".join(labels)
+
+
 def ngrams(text: str) -> list[str]:
     """The word unigrams and bigrams of a normalised text (the training analyzer, verbatim)."""
     toks = WORD_RE.findall(text)

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from crawler.rules.evaluation import Evaluation
-from crawler.rules.learned import FORMAT, LearnedLexicon, ngrams
+from crawler.rules.learned import FORMAT, LearnedLexicon, model_text, ngrams
 from crawler.rules.model import LABELS
 
 PARAMS: dict[str, Any] = {
-    "analyzer": "word uni+bigrams of [a-z0-9]+ tokens of the normalised document",
+    "analyzer": "word uni+bigrams of [a-z0-9]+ tokens of the normalised title, text, advertiser "
+    "and url host labels (learned.model_text)",
     "sublinear_tf": True,
     "smooth_idf": True,
     "norm": "l2",
@@ -72,7 +73,8 @@ def read_corpus(path: Path, rules_engine) -> Corpus:  # type: ignore[no-untyped-
     for ad in _rows(path, raw):
         if ad.get("label") not in LABELS:
             continue
-        texts.append(document(ad)[0].norm.text)
+        url = ad.get("url")
+        texts.append(model_text(document(ad)[0].norm.text, str(url) if url else ""))
         labels.append(ad["label"])
         rules.append(rules_engine.classify(ad).label)
         ids.append(ad.get("id"))

@@ -13,7 +13,7 @@ import yaml
 
 from crawler.rules import load_engine
 from crawler.rules.engine import Engine, document
-from crawler.rules.learned import MODEL_FILE, RULE_ID, LearnedLexicon
+from crawler.rules.learned import MODEL_FILE, RULE_ID, LearnedLexicon, model_text
 from crawler.rules.loader import DEFAULT_DATA_DIR, load_ruleset
 
 _spec = importlib.util.spec_from_file_location(
@@ -168,7 +168,8 @@ def test_the_blend_weight_comes_from_the_data_file(engine, tmp_path) -> None:
     lex = model.learned
     assert lex is not None
     for r in rows[:40]:
-        probs = lex.predict(document(r)[0].norm.text).probs
+        text = model_text(document(r)[0].norm.text, str(r.get("url") or ""))
+        probs = lex.predict(text).probs
         assert model.classify(r).label == lex.labels[max(range(3), key=probs.__getitem__)]
 
 
