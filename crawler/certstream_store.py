@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from crawler.config import AppSettings
     from crawler.evidence import WarcStore
     from crawler.health import Webhook
-    from crawler.rules.engine import Engine as RuleEngine
 
 logger = logging.getLogger("crawler.certstream")
 
@@ -72,7 +72,7 @@ class CertstreamStore:
 
     def __init__(self, app: AppSettings, config: ListenerConfig) -> None:
         from crawler.health import Webhook
-        from crawler.rules import load_engine
+        from crawler.pipelines.classify import Classifier
         from storage.db import check_connection, make_engine, session_factory
         from storage.migrate import require_current_schema
         from storage.runs import get_or_create_source
@@ -83,7 +83,7 @@ class CertstreamStore:
         check_connection(self.engine)
         require_current_schema(self.engine)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
-        self.rules: RuleEngine = load_engine()
+        self.classifier = Classifier()
         self.webhook: Webhook | None = Webhook(app.alert_webhook) if app.alert_webhook else None
         with self.sessions.begin() as session:
             row = get_or_create_source(
@@ -154,25 +154,21 @@ class CertstreamStore:
         return status
 
     def store(self, matches: list[CertMatch], raw: bytes, window: Window) -> list[AdItem]:
-        """Classify and store the matches of one message; returns the items stored."""
-        from sqlalchemy import insert
-
-        from storage.landing import queue_landing_targets
-        from storage.models import Evidence
-        from storage.sightings import AdSighting, HitData, attach_hits, record_sightings
+        """Classify and store the matches of one message, through the crawl pipeline's own
+        stages (allowlist, indicators, evidence rows and landing queue included); returns the
+        items stored."""
+        from crawler.pipelines.store import BatchWriter
 
         assert self.run_id is not None and self.warc is not None
-        now = datetime.now(UTC)
         capture = Capture(
             url=str(matches[0].certificate.get("cert_link") or self.config.url),
             status=200,
             headers={"Content-Type": "application/json"},
             body=raw,
-            fetched_at=now,
+            fetched_at=datetime.now(UTC),
             kind="api",
         )
         ref = self.warc.write(capture)
-        self.warc.sync()
         items = [
             lookalike_item(
                 source=self.config.source,
@@ -186,55 +182,18 @@ class CertstreamStore:
             )
             for m in matches
         ]
+        counts: Counter[str] = Counter()
         for item in items:
-            item.verdict = self.rules.classify(
-                {
-                    "title": item.title or "",
-                    "text": item.text,
-                    "url": item.landing_url or "",
-                    "advertiser": "",
-                    "source": SPIDER,
-                }
-            )
-        sightings = [
-            AdSighting(
-                spider=SPIDER,
-                text=i.text,
-                title=i.title,
-                external_id=i.external_id,
-                url=i.url,
-                landing_url=i.landing_url,
-                language=i.language,
-                seen_at=now,
-                extra=i.extra,
-            )
-            for i in items
-        ]
-        with self.sessions.begin() as session:
-            outcomes = record_sightings(session, self.source_id, sightings, run_id=self.run_id)
-            verdicts = [
-                (
-                    o.ad_id,
-                    HitData(
-                        label=i.verdict.label,
-                        score=float(i.verdict.score),
-                        ruleset_version=self.rules.ruleset_version,
-                        brands=tuple(i.verdict.brands),
-                        rules=tuple((r.id, r.version) for r in i.verdict.rules),
-                        matches=tuple(i.verdict.to_dict(o.ad_id)["matches"]),
-                    ),
-                )
-                for i, o in zip(items, outcomes, strict=True)
-            ]
-            attach_hits(session, verdicts)
-            session.execute(insert(Evidence), [ref.row(o.ad_id, self.run_id) for o in outcomes])
-            for item, outcome in zip(items, outcomes, strict=True):
-                window.landing_queued += queue_landing_targets(
-                    session, item.links, origin=SPIDER, origin_ad_id=outcome.ad_id
-                )
-        window.ads_new += sum(o.is_new for o in outcomes)
-        window.ads_seen_again += sum(not o.is_new for o in outcomes)
-        window.hits += sum(1 for i in items if i.verdict.label != "legit")
+            item.evidence = [ref]
+            self.classifier.classify(item, counts, window.errors)
+        writer = BatchWriter(
+            self.sessions, self.source_id, self.run_id, self.classifier.ruleset_version, self.warc
+        )
+        counts.update(writer.write(items))
+        window.ads_new += counts["storage/ads_new"]
+        window.ads_seen_again += counts["storage/ads_seen_again"]
+        window.hits += counts["storage/hits"]
+        window.landing_queued += counts["storage/landing_queued"]
         for item in items:
             logger.info(
                 "certstream: look-alike %s (%s)",

@@ -268,7 +268,8 @@ class AdIndicator(Base):
 class LandingTarget(Base):
     """A landing URL waiting for (or done with) the ``landing`` spider: found in an ad, in a
     certificate log, or listed in the config. ``url_hash`` (SHA-256 of the URL) is the key.
-    ``origin``: ad | ctlog | certstream | config; ``status``: pending | fetched | refused | failed.
+    ``origin``: the source kind that found it (telegram, ctlog, certstream, …) or ``config``;
+    ``status``: pending | fetched | refused | failed.
     """
 
     __tablename__ = "landing_targets"

@@ -179,11 +179,12 @@ class BatchWriter:
         ads = list(wanted)
         for start in range(0, len(ads), CHUNK):
             linked.update(
-                session.execute(
+                (ad_id, indicator_id)
+                for ad_id, indicator_id in session.execute(
                     select(AdIndicator.ad_id, AdIndicator.indicator_id).where(
                         AdIndicator.ad_id.in_(ads[start : start + CHUNK])
                     )
-                ).tuples()
+                )
             )
         links = [
             {"ad_id": ad_id, "indicator_id": found[pair]}
@@ -198,18 +199,19 @@ class BatchWriter:
     @staticmethod
     def _landing(session: Session, batch: list[AdItem], ad_ids: list[int]) -> int:
         """Queue every URL of ``links`` and ``landing_url`` not queued before, for the whole
-        batch at once (the batch form of :func:`storage.landing.queue_landing_targets`); a URL
-        found in several ads keeps the first as its origin."""
+        batch at once (the batch form of :func:`storage.landing.queue_landing_targets`); the
+        target's origin is the kind of source that found it; a URL found in several ads keeps
+        the first."""
         from storage.landing import url_hash
         from storage.models import LandingTarget, utcnow
         from storage.sightings import registrable_host
 
-        wanted: dict[str, tuple[str, int]] = {}
+        wanted: dict[str, tuple[str, int, str]] = {}
         for item, ad_id in zip(batch, ad_ids, strict=True):
             for url in (item.landing_url, *item.links):
                 url = (url or "").strip()
                 if url and url != item.url:
-                    wanted.setdefault(url_hash(url), (url, ad_id))
+                    wanted.setdefault(url_hash(url), (url, ad_id, item.spider))
         if not wanted:
             return 0
         hashes = list(wanted)
@@ -228,12 +230,12 @@ class BatchWriter:
                 "url": url,
                 "url_hash": h,
                 "domain": registrable_host(url),
-                "origin": "ad",
+                "origin": spider,
                 "origin_ad_id": ad_id,
                 "status": "pending",
                 "queued_at": now,
             }
-            for h, (url, ad_id) in wanted.items()
+            for h, (url, ad_id, spider) in wanted.items()
             if h not in known
         ]
         if rows:
