@@ -199,14 +199,9 @@ class Daemon:
                 row = get_or_create_source(session, source.name, source.spider)
                 run = open_crawl_run(session, row, pid=pid)
             if run.status == "running" or status == "timeout":
-                counts = RunCounts(
-                    items=run.items,
-                    ads_new=run.ads_new,
-                    ads_seen_again=run.ads_seen_again,
-                    hits=run.hits,
-                    errors=run.errors,
+                close_crawl_run(
+                    session, run.id, status, RunCounts.of(run), stats=run.stats, error=reason
                 )
-                close_crawl_run(session, run.id, status, counts, stats=run.stats, error=reason)
             event = evaluate_source(
                 session, run.source_id, after_runs=self.settings.alert_after_runs
             )
@@ -237,7 +232,7 @@ def close_orphaned_runs(session: Session) -> list[int]:
             session,
             run.id,
             "interrupted",
-            RunCounts(items=run.items, errors=run.errors),
+            RunCounts.of(run),
             stats=run.stats,
             error="the crawl process disappeared (scheduler or crawl crashed, machine restarted)",
         )

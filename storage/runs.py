@@ -43,6 +43,11 @@ class RunCounts:
     hits: int = 0
     errors: int = 0
 
+    @classmethod
+    def of(cls, run: CrawlRun) -> RunCounts:
+        """The counts a run holds now (to close it without losing them)."""
+        return cls(run.items, run.ads_new, run.ads_seen_again, run.hits, run.errors)
+
 
 def close_crawl_run(
     session: Session,
