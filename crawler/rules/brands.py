@@ -197,7 +197,9 @@ class NameMatcher:
         # Other tokens: a brand stem glued into the word (halykdohod), or a fuzzy brand name
         # (Kazpi). The answer per distinct token is memoised; tokens already known to be neither
         # are dropped at C speed with a set difference.
-        for tok in set(words) - self._settled:
+        todo = set(words) - self._settled
+        # In order of first appearance: the verdict lists brands in the order they are found.
+        for tok in sorted(todo, key=words.index) if len(todo) > 1 else todo:
             res = self._token_brand(tok)
             if res is None:
                 self._settle(tok)
