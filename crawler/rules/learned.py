@@ -23,6 +23,8 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
+from itertools import compress, repeat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,14 +68,17 @@ def model_text(norm_text: str, url: str) -> str:
 def ngrams(text: str) -> list[str]:
     """The word unigrams and bigrams of a normalised text (the training analyzer, verbatim)."""
     toks = WORD_RE.findall(text)
-    return toks + [a + " " + b for a, b in zip(toks, toks[1:], strict=False)]
+    return toks + list(map(" ".join, zip(toks, toks[1:], strict=False)))
 
 
 @dataclass(frozen=True)
 class Prediction:
     probs: tuple[float, ...]  # one per label, in ``LearnedLexicon.labels`` order
-    matched: list[tuple[float, tuple[float, ...], str]]  # (tf-idf before the norm, row, n-gram)
+    counts: Mapping[str, int]  # the document's n-grams and their counts
     inv_norm: float  # 1 / the L2 norm of the document's tf-idf vector
+
+
+_ZEROS = repeat(0.0)
 
 
 class LearnedLexicon:
@@ -88,17 +93,27 @@ class LearnedLexicon:
             raise ValueError(f"{path}: the learned lexicon must have three labels")
         self.version = int(data["version"])
         self.intercept: tuple[float, ...] = tuple(float(b) for b in data["intercept"])
-        # n-gram -> (idf, weight per label, push per label); n-grams with pruned weights count in
-        # the norm only. The push toward a label is its weight minus the others' mean weight.
-        self.vocab: dict[str, tuple[float, ...]] = {}
+        # Inference sums over the document's n-grams at C speed (``sum(map(d.get, grams))``), so
+        # the model is held as one dict per quantity: idf, idf squared (the norm), idf times each
+        # label's weight, and each label's push (its weight minus the others' mean weight, which
+        # ranks the n-grams shown as evidence). N-grams with pruned weights are in the norm only.
+        self.idf: dict[str, float] = {}
+        self._sq: dict[str, float] = {}
+        self._z: tuple[dict[str, float], ...] = ({}, {}, {})
+        self._push: tuple[dict[str, float], ...] = ({}, {}, {})
         for term, row in data["terms"].items():
             if len(row) != 4:
                 raise ValueError(f"{path}: term {term!r} needs idf and 3 weights")
-            idf, w0, w1, w2 = (float(v) for v in row)
-            pushes = (w0 - (w1 + w2) / 2, w1 - (w0 + w2) / 2, w2 - (w0 + w1) / 2)
-            self.vocab[term] = (idf, w0, w1, w2, *pushes)
+            idf, *ws = (float(v) for v in row)
+            self.idf[term] = idf
+            self._sq[term] = idf * idf
+            for k, w in enumerate(ws):
+                a, b = (ws[j] for j in range(3) if j != k)
+                self._z[k][term] = idf * w
+                self._push[k][term] = w - (a + b) / 2
         for term, idf in data.get("norm_only", {}).items():
-            self.vocab[term] = (float(idf), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            self.idf[term] = float(idf)
+            self._sq[term] = float(idf) ** 2
         self.meta: dict[str, Any] = data.get("meta", {})
 
     @classmethod
@@ -108,34 +123,38 @@ class LearnedLexicon:
 
     def predict(self, text: str) -> Prediction:
         """Class probabilities for a normalised text (``Normalized.text``)."""
-        toks = WORD_RE.findall(text)
-        toks += [a + " " + b for a, b in zip(toks, toks[1:], strict=False)]
-        counts = Counter(toks)
-        get = self.vocab.get
-        log = math.log
-        z0 = z1 = z2 = sq = 0.0
-        matched = []
-        for g, tf in counts.items():
-            row = get(g)
-            if row is None:
-                continue
-            v = row[0] * (1.0 + log(tf)) if tf > 1 else row[0]
-            sq += v * v
-            z0 += v * row[1]
-            z1 += v * row[2]
-            z2 += v * row[3]
-            matched.append((v, row, g))
-        b0, b1, b2 = self.intercept
+        grams = ngrams(text)
+        counts = Counter(grams)
+        sq = sum(map(self._sq.get, counts, _ZEROS))
+        z = [sum(map(zk.get, counts, _ZEROS)) for zk in self._z]
+        if len(counts) != len(grams):
+            # Sublinear tf: an n-gram seen tf times weighs idf * (1 + log tf), not idf.
+            sqd = self._sq
+            for g in compress(counts, map((1).__lt__, counts.values())):
+                if g in sqd:
+                    f = 1.0 + math.log(counts[g])
+                    sq += sqd[g] * (f * f - 1.0)
+                    for zk, k in zip(self._z, range(3), strict=True):
+                        z[k] += zk.get(g, 0.0) * (f - 1.0)
+        b = self.intercept
         if not sq:
-            return Prediction(_softmax([b0, b1, b2]), matched, 0.0)
+            return Prediction(_softmax(list(b)), counts, 0.0)
         inv = 1.0 / math.sqrt(sq)
-        return Prediction(_softmax([b0 + z0 * inv, b1 + z1 * inv, b2 + z2 * inv]), matched, inv)
+        return Prediction(_softmax([bk + zk * inv for bk, zk in zip(b, z, strict=True)]), counts, inv)
 
     def top_terms(self, pred: Prediction, label: str, n: int = 5) -> list[tuple[str, float]]:
         """The ``n`` n-grams that pushed hardest toward ``label`` (against the other labels'
         mean), with how much (tf-idf value times the weight difference)."""
-        k = 4 + self.labels.index(label)
-        best = heapq.nlargest(n, [(v * row[k], g) for v, row, g in pred.matched])
+        push = self._push[self.labels.index(label)]
+        idf, counts, log = self.idf, pred.counts, math.log
+        best = heapq.nlargest(
+            n,
+            [
+                ((idf[g] * (1.0 + log(c)) if c > 1 else idf[g]) * push[g], g)
+                for g, c in counts.items()
+                if g in push
+            ],
+        )
         inv = pred.inv_norm
         return [(g, p * inv) for p, g in best if p > 0]
 
