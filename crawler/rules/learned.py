@@ -24,7 +24,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping
-from itertools import compress, repeat
+from itertools import compress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +78,6 @@ class Prediction:
     inv_norm: float  # 1 / the L2 norm of the document's tf-idf vector
 
 
-_ZEROS = repeat(0.0)
-
 
 class LearnedLexicon:
     """The model of one JSON file (three labels); thread-safe for reading."""
@@ -93,27 +91,22 @@ class LearnedLexicon:
             raise ValueError(f"{path}: the learned lexicon must have three labels")
         self.version = int(data["version"])
         self.intercept: tuple[float, ...] = tuple(float(b) for b in data["intercept"])
-        # Inference sums over the document's n-grams at C speed (``sum(map(d.get, grams))``), so
-        # the model is held as one dict per quantity: idf, idf squared (the norm), idf times each
-        # label's weight, and each label's push (its weight minus the others' mean weight, which
-        # ranks the n-grams shown as evidence). N-grams with pruned weights are in the norm only.
-        self.idf: dict[str, float] = {}
-        self._sq: dict[str, float] = {}
-        self._z: tuple[dict[str, float], ...] = ({}, {}, {})
-        self._push: tuple[dict[str, float], ...] = ({}, {}, {})
+        # Inference looks each of the document's n-grams up once, at C speed, in ``_rows``:
+        # n-gram -> (idf squared, idf times each label's weight); the columns of the rows found
+        # are then summed. ``_explain`` holds, for the n-grams shown as evidence, the idf and the
+        # push toward each label (its weight minus the others' mean weight). N-grams with pruned
+        # weights count in the norm only.
+        self._rows: dict[str, tuple[float, float, float, float]] = {}
+        self._explain: dict[str, tuple[float, float, float, float]] = {}
         for term, row in data["terms"].items():
             if len(row) != 4:
                 raise ValueError(f"{path}: term {term!r} needs idf and 3 weights")
-            idf, *ws = (float(v) for v in row)
-            self.idf[term] = idf
-            self._sq[term] = idf * idf
-            for k, w in enumerate(ws):
-                a, b = (ws[j] for j in range(3) if j != k)
-                self._z[k][term] = idf * w
-                self._push[k][term] = w - (a + b) / 2
+            idf, w0, w1, w2 = (float(v) for v in row)
+            self._rows[term] = (idf * idf, idf * w0, idf * w1, idf * w2)
+            pushes = (w0 - (w1 + w2) / 2, w1 - (w0 + w2) / 2, w2 - (w0 + w1) / 2)
+            self._explain[term] = (idf, *pushes)
         for term, idf in data.get("norm_only", {}).items():
-            self.idf[term] = float(idf)
-            self._sq[term] = float(idf) ** 2
+            self._rows[term] = (float(idf) ** 2, 0.0, 0.0, 0.0)
         self.meta: dict[str, Any] = data.get("meta", {})
 
     @classmethod
@@ -125,34 +118,36 @@ class LearnedLexicon:
         """Class probabilities for a normalised text (``Normalized.text``)."""
         grams = ngrams(text)
         counts = Counter(grams)
-        sq = sum(map(self._sq.get, counts, _ZEROS))
-        z = [sum(map(zk.get, counts, _ZEROS)) for zk in self._z]
+        rows = self._rows
+        found = list(filter(None, map(rows.get, counts)))
+        if not found:
+            return Prediction(_softmax(list(self.intercept)), counts, 0.0)
+        sq, z0, z1, z2 = map(sum, zip(*found, strict=True))
         if len(counts) != len(grams):
             # Sublinear tf: an n-gram seen tf times weighs idf * (1 + log tf), not idf.
-            sqd = self._sq
             for g in compress(counts, map((1).__lt__, counts.values())):
-                if g in sqd:
+                row = rows.get(g)
+                if row is not None:
                     f = 1.0 + math.log(counts[g])
-                    sq += sqd[g] * (f * f - 1.0)
-                    for zk, k in zip(self._z, range(3), strict=True):
-                        z[k] += zk.get(g, 0.0) * (f - 1.0)
-        b = self.intercept
-        if not sq:
-            return Prediction(_softmax(list(b)), counts, 0.0)
+                    sq += row[0] * (f * f - 1.0)
+                    z0 += row[1] * (f - 1.0)
+                    z1 += row[2] * (f - 1.0)
+                    z2 += row[3] * (f - 1.0)
         inv = 1.0 / math.sqrt(sq)
-        return Prediction(_softmax([bk + zk * inv for bk, zk in zip(b, z, strict=True)]), counts, inv)
+        b0, b1, b2 = self.intercept
+        return Prediction(_softmax([b0 + z0 * inv, b1 + z1 * inv, b2 + z2 * inv]), counts, inv)
 
     def top_terms(self, pred: Prediction, label: str, n: int = 5) -> list[tuple[str, float]]:
         """The ``n`` n-grams that pushed hardest toward ``label`` (against the other labels'
         mean), with how much (tf-idf value times the weight difference)."""
-        push = self._push[self.labels.index(label)]
-        idf, counts, log = self.idf, pred.counts, math.log
+        k = 1 + self.labels.index(label)
+        explain, counts, log = self._explain, pred.counts, math.log
         best = heapq.nlargest(
             n,
             [
-                ((idf[g] * (1.0 + log(c)) if c > 1 else idf[g]) * push[g], g)
-                for g, c in counts.items()
-                if g in push
+                ((row[0] * (1.0 + log(counts[g])) if counts[g] > 1 else row[0]) * row[k], g)
+                for g, row in zip(counts, map(explain.get, counts), strict=True)
+                if row is not None
             ],
         )
         inv = pred.inv_norm
