@@ -86,6 +86,14 @@ def target_url(raw: str) -> str:
     return f"https://{host.removeprefix('*.').strip('.')}/{rest}"
 
 
+# Failures that may pass (the site not up yet, overloaded, rate-limiting us): the target is due
+# again in a later run (storage.landing). The others (bad URL, 404, not HTML, too large) are final.
+PASSING_FAILURES = frozenset(
+    {"timeout", "dns", "connection_refused", "no_response", "truncated", "error"}
+)
+PASSING_STATUSES = frozenset({408, 425, 429, *range(500, 600)})
+
+
 def describe_failure(failure: Failure) -> tuple[str, str]:
     """A short reason code and a readable detail for a failed download."""
     if failure.check(HttpError):

@@ -150,6 +150,17 @@ def _positive_int(value: Any) -> int:
     return value
 
 
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a whole number (0 or more), got {value!r}")
+    return value
+
+
+def _duration(value: Any) -> str:
+    """A duration, kept as text (``3600s``) so that the entry stays JSON on the sources row."""
+    return f"{parse_duration(value).total_seconds():g}s"
+
+
 def _channel_list(value: Any) -> list[str]:
     """Channel usernames; ``@name`` and ``https://t.me/name`` / ``t.me/s/name`` are accepted."""
     out = []
@@ -198,6 +209,12 @@ KIND_PARAMS: dict[str, dict[str, Param]] = {
     "landing": {
         "urls": Param(_url_list, help="landing URLs to fetch besides the queue"),
         "max_targets": Param(_positive_int, default=500, help="queued targets per run"),
+        "retries": Param(
+            _count,
+            default=2,
+            help="later runs that retry a target failing on the network, 429 or 5xx",
+        ),
+        "retry_after": Param(_duration, default="1h", help="wait before the first retry (then 4x)"),
     },
     "ctlog": {
         "queries": Param(_str_list, help="crt.sh queries; default from the brand lexicon"),

@@ -1,11 +1,19 @@
-"""The landing queue: URLs for the ``landing`` spider, found in ads, certificate logs or config."""
+"""The landing queue: URLs for the ``landing`` spider, found in ads, certificate logs or config.
+
+A target is fetched once. One that failed for a passing reason (a timeout, DNS, a refused
+connection, 429 or 5xx: a look-alike domain is often registered days before its site is up) is
+due again later, with a growing wait (``retry_after``, then 4×, 16× …), until it has been tried
+``1 + retries`` times; then it stays ``failed`` for good. Refused targets (private addresses) and
+permanent failures (404, not HTML, not a URL) are never retried.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import LandingTarget, utcnow
@@ -46,29 +54,58 @@ def queue_landing_targets(
 
 
 def pending_landing_targets(session: Session, *, limit: int = 500) -> list[LandingTarget]:
-    """The oldest pending targets first."""
+    """The targets due: pending ones, oldest first, then failed ones whose retry time has come."""
+    now = utcnow()
     return list(
         session.scalars(
             select(LandingTarget)
-            .where(LandingTarget.status == "pending")
-            .order_by(LandingTarget.queued_at, LandingTarget.id)
+            .where(
+                or_(
+                    LandingTarget.status == "pending",
+                    (LandingTarget.status == "failed") & (LandingTarget.retry_at <= now),
+                )
+            )
+            .order_by(
+                (LandingTarget.status != "pending"), LandingTarget.queued_at, LandingTarget.id
+            )
             .limit(limit)
         )
     )
 
 
-def mark_landing_target(session: Session, url: str, status: str, note: str | None = None) -> None:
-    """Record what became of a target (fetched, refused as a private address, failed…)."""
+def mark_landing_target(
+    session: Session,
+    url: str,
+    status: str,
+    note: str | None = None,
+    *,
+    retry_after: timedelta | None = None,
+    retries: int = 0,
+) -> None:
+    """Record what became of a target (fetched, refused as a private address, failed…).
+
+    ``retry_after``: the failure is passing; the target is due again after this wait times 4 for
+    every earlier retry, as long as it has been tried at most ``retries`` times before.
+    """
     if status not in TARGET_STATUSES:
         raise ValueError(f"unknown landing target status {status!r}")
+    h = url_hash(url)
+    now = utcnow()
+    retry_at = None
+    if status == "failed" and retry_after is not None:
+        tried = session.scalar(select(LandingTarget.fetch_count).where(LandingTarget.url_hash == h))
+        if tried is not None and tried < retries:
+            retry_at = now + retry_after * 4**tried
+            note = f"{note} (retry {tried + 1} of {retries} due {retry_at:%Y-%m-%d %H:%M} UTC)"
     session.execute(
         update(LandingTarget)
-        .where(LandingTarget.url_hash == url_hash(url))
+        .where(LandingTarget.url_hash == h)
         .values(
             status=status,
             note=note,
-            last_fetched_at=utcnow(),
+            last_fetched_at=now,
             fetch_count=LandingTarget.fetch_count + 1,
+            retry_at=retry_at,
         )
         .execution_options(synchronize_session=False)
     )

@@ -269,7 +269,9 @@ class LandingTarget(Base):
     """A landing URL waiting for (or done with) the ``landing`` spider: found in an ad, in a
     certificate log, or listed in the config. ``url_hash`` (SHA-256 of the URL) is the key.
     ``origin``: the source kind that found it (telegram, ctlog, certstream, …) or ``config``;
-    ``status``: pending | fetched | refused | failed.
+    ``status``: pending | fetched | refused | failed. A target that failed for a passing reason
+    (network, 429, 5xx) carries ``retry_at``: from then on it is due again, until its attempts
+    are used up (``storage.landing``).
     """
 
     __tablename__ = "landing_targets"
@@ -286,6 +288,7 @@ class LandingTarget(Base):
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_fetched_at: Mapped[datetime | None]
     fetch_count: Mapped[int] = mapped_column(default=0)
+    retry_at: Mapped[datetime | None]
 
 
 class SourceAlert(Base):

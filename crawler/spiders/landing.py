@@ -49,6 +49,8 @@ from crawler.landing_fetch import (
     DEFAULT_MOBILE_USER_AGENT,
     LANDING_SETTINGS,
     MOBILE_HEADERS,
+    PASSING_FAILURES,
+    PASSING_STATUSES,
     describe_failure,
     rebase,
     target_url,
@@ -62,6 +64,7 @@ from crawler.netguard import (
     record_refusal,
     url_host,
 )
+from crawler.sources import parse_duration
 from crawler.spiders.base import SourceSpider
 
 if TYPE_CHECKING:
@@ -83,6 +86,8 @@ class LandingSpider(SourceSpider):
         super().__init__(source, config, **kwargs)
         self.config_urls = list(self.source.param("urls", []))
         self.max_targets = int(self.source.param("max_targets", DEFAULT_MAX_TARGETS))
+        self.retries = int(self.source.param("retries", 2))
+        self.retry_after = parse_duration(self.source.param("retry_after", "1h"))
         #: Hosts the guard trusts at connect time: the config's own (netguard.NetGuardMiddleware).
         self.trusted_hosts = frozenset(
             h for h in (url_host(u) for u in [*self.config_urls, self.base_url]) if h
@@ -121,14 +126,24 @@ class LandingSpider(SourceSpider):
             rows = pending_landing_targets(session, limit=self.max_targets)
             return [(row.url, row.origin) for row in rows]
 
-    def mark(self, url: str | None, status: str, note: str | None = None) -> None:
-        """Record the target's fate in the queue (a config URL has no queue row: no-op)."""
+    def mark(
+        self, url: str | None, status: str, note: str | None = None, *, passing: bool = False
+    ) -> None:
+        """Record the target's fate in the queue (a config URL has no queue row: no-op);
+        a ``passing`` failure is retried by a later run (``retries``, ``retry_after``)."""
         if url is None:
             return
         from storage.landing import mark_landing_target
 
         with self._sessions().begin() as session:
-            mark_landing_target(session, url, status, note)
+            mark_landing_target(
+                session,
+                url,
+                status,
+                note,
+                retry_after=self.retry_after if passing else None,
+                retries=self.retries,
+            )
 
     async def start(self) -> AsyncIterator[Request]:
         stats = self.crawler.stats
@@ -227,7 +242,13 @@ class LandingSpider(SourceSpider):
         target = response.meta.get("landing_target")
         chain = [*response.meta.get("redirect_urls", []), response.url]
         if response.status >= 400:
-            self.fail(target, response.url, "http_status", f"HTTP {response.status}")
+            self.fail(
+                target,
+                response.url,
+                "http_status",
+                f"HTTP {response.status}",
+                status=response.status,
+            )
             return
         page = self.read_page(response)
         if page is None:
@@ -377,12 +398,15 @@ class LandingSpider(SourceSpider):
                 targets,
             )
 
-    def fail(self, target: str | None, url: str, reason: str, detail: str) -> None:
+    def fail(
+        self, target: str | None, url: str, reason: str, detail: str, *, status: int | None = None
+    ) -> None:
         stats = self.crawler.stats
         stats.inc_value("landing/failed")
         stats.inc_value(f"landing/failed/{reason}")
         logger.warning("landing: %s failed: %s", url, detail)
-        self.mark(target, "failed", detail)
+        passing = reason in PASSING_FAILURES or status in PASSING_STATUSES
+        self.mark(target, "failed", detail, passing=passing)
 
     # -- helpers -------------------------------------------------------------------------------
     def read_page(self, response: Response) -> tuple[PageAnalysis, str] | None:

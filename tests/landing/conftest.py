@@ -43,6 +43,7 @@ def run_landing(
         settings: dict[str, Any] | None = None,
         hosts: dict[str, str] | None = None,
         base_url: str | None = None,
+        params: dict[str, Any] | None = None,
     ) -> CrawlResult:
         queued = list(queued)
         engine = make_engine(landing_db)
@@ -60,6 +61,7 @@ def run_landing(
             source["urls"] = list(urls)
         if base_url:
             source["base_url"] = base_url
+        source.update(params or {})
         spec = {
             "source": source,
             "settings": {"RETRY_TIMES": 0, "DOWNLOAD_TIMEOUT": 5, **(settings or {})},

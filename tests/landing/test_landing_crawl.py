@@ -6,10 +6,15 @@ pipelines, and a resolver that maps chosen host names to 127.0.0.1 (the stand-in
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from landing.support import cloaking_handler, page
+from sqlalchemy import update
+
+from storage.db import make_engine, session_factory
+from storage.models import LandingTarget, utcnow
 
 HTML = "text/html; charset=utf-8"
 pytestmark = pytest.mark.slow  # each test runs a crawl in a subprocess
@@ -364,3 +369,36 @@ def test_a_meta_refresh_is_followed_and_recorded_in_the_chain(run_landing, http_
         http_server.url("/final/?sub1=x"),
     ]
     assert item["extra"]["redirect_statuses"] == ["meta refresh"]
+
+
+def test_a_target_failing_for_a_passing_reason_is_fetched_by_a_later_run(
+    run_landing, http_server, landing_db
+) -> None:
+    port = urlsplit(http_server.base_url).port
+    http_server.route("/later", body=page("recovery"))
+    http_server.route("/later", status=503, body=b"busy", times=1)
+    http_server.route("/gone", status=404, body=b"no such page")
+    later, gone = f"http://127.0.0.1:{port}/later", f"http://127.0.0.1:{port}/gone"
+
+    first = run_landing(queued=[later, gone], allow_private=True, params={"retries": 1})
+    assert first.targets[later][0] == "failed"
+    assert "HTTP 503 (retry 1 of 1 due " in first.targets[later][1]
+    assert first.targets[gone] == ("failed", "HTTP 404")  # final: never retried
+
+    run_landing(allow_private=True, params={"retries": 1})  # not due yet: nothing fetched
+    assert len(http_server.hits("/later")) == 1
+
+    engine = make_engine(landing_db)
+    try:
+        with session_factory(engine).begin() as session:
+            session.execute(
+                update(LandingTarget)
+                .where(LandingTarget.retry_at.is_not(None))
+                .values(retry_at=utcnow() - timedelta(seconds=1))
+            )
+    finally:
+        engine.dispose()
+    third = run_landing(allow_private=True, params={"retries": 1})
+    assert third.targets[later][0] == "fetched"
+    assert [item["url"] for item in third.items] == [later]
+    assert len(http_server.hits("/gone")) == 1
