@@ -60,8 +60,8 @@ def bench_rules(
         )
     typer.echo(
         f"same {r.sample} ads in-process (CPU time): naive baseline (partial_ratio x {r.aliases} "
-        f"aliases) {r.baseline_per_second:,.0f} ads/s; engine brand finding {r.brands_per_second:,.0f}"
-        f" ads/s; full classification {r.engine_per_second:,.0f} ads/s"
+        f"aliases) {r.baseline_per_second:,.0f} ads/s; engine brand finding "
+        f"{r.brands_per_second:,.0f} ads/s; full classification {r.engine_per_second:,.0f} ads/s"
     )
     typer.echo(
         f"ratio to the baseline (target >= 2.5x): brand finding {r.brands_ratio:.2f}x, full "

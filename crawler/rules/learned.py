@@ -24,8 +24,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping
-from itertools import compress
 from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
