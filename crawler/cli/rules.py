@@ -168,7 +168,8 @@ def train(
     files: list[Path] = typer.Argument(
         None,
         help="Labelled JSONL corpora, or test modules with CASES = [(label, text), ...] "
-        "(default: tests/rules/data/*.jsonl, bench/data/holdout2_wild.jsonl and the CASES of "
+        "(default: tests/rules/data/*.jsonl, bench/data/holdout2_wild.jsonl, "
+        "bench/data/holdout3_wild.jsonl and the CASES of "
         "tests/rules/test_wild_style.py in the repository).",
     ),
     out: Path | None = typer.Option(
@@ -201,6 +202,7 @@ def train(
         files = sorted((root / "tests" / "rules" / "data").glob("*.jsonl"))
         files += [
             root / "bench" / "data" / "holdout2_wild.jsonl",
+            root / "bench" / "data" / "holdout3_wild.jsonl",
             root / "tests" / "rules" / "test_wild_style.py",  # its CASES: short hard cases
         ]
     for f in files:

@@ -35,12 +35,12 @@ def read_jsonl(name: str) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-HOLDOUTS = ("holdout_ads", "holdout_wild", "holdout2_wild")
+HOLDOUTS = ("holdout_ads", "holdout_wild", "holdout2_wild", "holdout3_wild")
 
 
 def _holdout(name: str) -> list[dict]:
-    if name == "holdout2_wild":
-        path = ROOT / "bench" / "data" / "holdout2_wild.jsonl"
+    if name in ("holdout2_wild", "holdout3_wild"):
+        path = ROOT / "bench" / "data" / f"{name}.jsonl"
         if not path.is_file():
             pytest.skip(f"{path} is missing")
         with path.open(encoding="utf-8") as fh:
