@@ -53,8 +53,12 @@ def summarise_matches(matches: list[dict[str, Any]]) -> list[MatchedWord]:
     """One line per matched word (field, signal, brand), with every rule that used it."""
     grouped: dict[tuple[str, str, str, str], list[str]] = {}
     for m in matches:
-        key = (str(m.get("text") or ""), str(m.get("field") or ""), str(m.get("signal") or ""),
-               str(m.get("brand") or ""))
+        key = (
+            str(m.get("text") or ""),
+            str(m.get("field") or ""),
+            str(m.get("signal") or ""),
+            str(m.get("brand") or ""),
+        )
         rules = grouped.setdefault(key, [])
         rule = str(m.get("rule") or "")
         if rule and rule not in rules:

@@ -9,8 +9,9 @@ import typer
 from crawler.cli.common import open_database
 from crawler.errors import UserError
 
-users_app = typer.Typer(help="Console accounts: add, list, change password, disable.",
-                        no_args_is_help=True)
+users_app = typer.Typer(
+    help="Console accounts: add, list, change password, disable.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -78,7 +78,6 @@ class Prediction:
     inv_norm: float  # 1 / the L2 norm of the document's tf-idf vector
 
 
-
 class LearnedLexicon:
     """The model of one JSON file (three labels); thread-safe for reading."""
 

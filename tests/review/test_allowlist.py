@@ -52,13 +52,17 @@ def test_bad_entries_are_refused(session: Session) -> None:
 
 def test_the_sql_clause_agrees_with_the_python_test(session: Session) -> None:
     src = get_or_create_source(session, "allow-src", "landing")
-    out = record_sightings(session, src.id, [
-        AdSighting(spider="landing", text="a", landing_url="https://partner-bank.kz/"),
-        AdSighting(spider="landing", text="b", landing_url="https://shop.partner-bank.kz/"),
-        AdSighting(spider="landing", text="c", landing_url="https://notpartner-bank.kz/"),
-        AdSighting(spider="landing", text="d", advertiser="Kaspi Bank"),
-        AdSighting(spider="landing", text="e", advertiser="Kaspi Bank Invest"),
-    ])
+    out = record_sightings(
+        session,
+        src.id,
+        [
+            AdSighting(spider="landing", text="a", landing_url="https://partner-bank.kz/"),
+            AdSighting(spider="landing", text="b", landing_url="https://shop.partner-bank.kz/"),
+            AdSighting(spider="landing", text="c", landing_url="https://notpartner-bank.kz/"),
+            AdSighting(spider="landing", text="d", advertiser="Kaspi Bank"),
+            AdSighting(spider="landing", text="e", advertiser="Kaspi Bank Invest"),
+        ],
+    )
     ids = [o.ad_id for o in out]
     entry = add_entry(session, "domain", "partner-bank.kz", created_by="t")
     add_entry(session, "advertiser", "Kaspi Bank", created_by="t")

@@ -137,7 +137,7 @@ def test_a_source_on_a_short_interval_runs_cycle_after_cycle_without_overlap(
     runs = _runs(fresh_db_url)
     assert len(runs) >= 4
     assert {r.status for r in runs} == {"finished"}, [(r.status, r.error) for r in runs]
-    for earlier, later in zip(runs, runs[1:]):
+    for earlier, later in zip(runs, runs[1:], strict=False):
         assert earlier.finished_at is not None and later.started_at >= earlier.finished_at
     assert runs[0].ads_new == 4 and all(r.ads_seen_again == 4 for r in runs[1:])
 
