@@ -28,11 +28,12 @@ from crawler.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
 
-_BR = re.compile(r"<br\s*/?>|</p>|</div>|</li>", re.IGNORECASE)
+_BR = re.compile(r"<br\s*/?>|</(?:p|div|li|blockquote|pre|h[1-6]|tr|ul|ol)\s*>", re.IGNORECASE)
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML fragment, with line breaks where <br>, </p>, </div> were."""
+    """Visible text of an HTML fragment, with line breaks where <br> and the ends of block
+    elements (</p>, </div>, </li>, </blockquote>, </pre>, headings, rows) were."""
     return replace_entities(remove_tags(_BR.sub("\n", html))).strip()
 
 
