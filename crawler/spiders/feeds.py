@@ -47,9 +47,44 @@ def rebase(url: str, base_url: str | None) -> str:
     return urlunsplit((base.scheme, base.netloc, path, target.query, ""))
 
 
+def entry_date(entry: Any) -> datetime | None:
+    """When the entry was published (else updated), in UTC.
+
+    feedparser reads RFC 822 and W3C dates; what it cannot read (``Пн, 03 ноя 2025 10:15:00
+    +0500``, ``03.11.2025 10:15``, an RFC 822 date without a zone) is read by dateparser in
+    Russian, Kazakh or English, absolute dates only (never "вчера"); a date without a zone is
+    taken as UTC, as the normalise pipeline takes every naive date.
+    """
+    stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+    if stamp is not None:
+        return datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC)
+    raw = entry.get("published") or entry.get("updated") or entry.get("created")
+    if not raw or not isinstance(raw, str):
+        return None
+    import dateparser  # only for the dates feedparser gave up on
+
+    parsed = dateparser.parse(
+        raw,
+        languages=["ru", "kk", "en"],
+        settings={
+            "PARSERS": ["absolute-time"],
+            "DATE_ORDER": "DMY",
+            "TIMEZONE": "UTC",
+            "TO_TIMEZONE": "UTC",
+            "RETURN_AS_TIMEZONE_AWARE": True,
+            "STRICT_PARSING": True,
+        },
+    )
+    return parsed.astimezone(UTC) if parsed is not None else None
+
+
 class FeedsSpider(SourceSpider):
     name = "feeds"
     default_base_url = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._yielded: set[str] = set()  # external ids yielded by this run
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.source.param("urls", []):
@@ -69,7 +104,12 @@ class FeedsSpider(SourceSpider):
         # The text is decoded already: drop the XML declaration's encoding so that feedparser
         # does not decode it a second time with the (possibly wrong) declared charset.
         body = _XML_ENCODING.sub(rb"\1", text.encode("utf-8"), count=1)
-        parsed = feedparser.parse(body, response_headers={"content-type": "application/xml"})
+        # content-location: relative links (``<link>/news/1</link>``) resolve against the feed's
+        # own URL as configured (not the base_url mirror it was fetched from); xml:base wins.
+        parsed = feedparser.parse(
+            body,
+            response_headers={"content-type": "application/xml", "content-location": feed_url},
+        )
         if not parsed.entries:
             if parsed.get("bozo") or not parsed.get("version"):
                 stats.inc_value("feeds/not_a_feed")
@@ -92,9 +132,18 @@ class FeedsSpider(SourceSpider):
         stats.inc_value("feeds/feeds")
         for entry in parsed.entries:
             item = self.entry(response, entry, feed_url, feed_title, google)
-            if item is not None:
-                stats.inc_value("feeds/entries")
-                yield item
+            if item is None:
+                continue
+            key = item.external_id
+            if key is not None and key in self._yielded:
+                # a guid repeated in one feed (an updated copy below the original) or in two
+                # feeds of the source (www/non-www, a section feed and the main feed): one item
+                stats.inc_value("feeds/duplicate_entries")
+                continue
+            if key is not None:
+                self._yielded.add(key)
+            stats.inc_value("feeds/entries")
+            yield item
 
     def entry(
         self, response: Response, entry: Any, feed_url: str, feed_title: str | None, google: bool
@@ -124,10 +173,7 @@ class FeedsSpider(SourceSpider):
             extra["author"] = entry["author"]
         if not title and not text:
             return None
-        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-        published = (
-            datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC) if stamp is not None else None
-        )
+        published = entry_date(entry)
         return self.item(
             response,
             external_id=(entry.get("id") or link or None),
