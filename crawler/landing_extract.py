@@ -95,15 +95,26 @@ INVISIBLE_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "o
 PIXEL_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
     "meta": (
         re.compile(r"""fbq\(\s*['"]init['"]\s*,\s*['"]([^'"]{1,64})['"]"""),
+        re.compile(r"""fbq\(\s*['"]init['"]\s*,\s*(\d{6,20})\b"""),  # an unquoted number
         re.compile(r"facebook\.com/tr/?\?id=([^&\"'\s]{1,64})"),
     ),
     "yandex_metrika": (
         re.compile(r"""\bym\(\s*['"]?(\d{4,12})['"]?\s*,\s*['"]init['"]"""),
         re.compile(r"mc\.yandex\.ru/watch/(\d{4,12})"),
+        # the older counter: new Ya.Metrika({id: N, …}) / Ya.Metrika2, w.yaCounterN
+        re.compile(r"""Ya\.Metrika2?\(\s*\{[^}]{0,200}?\bid\s*:\s*['"]?(\d{4,12})"""),
+        re.compile(r"\byaCounter(\d{4,12})\b"),
     ),
-    "tiktok": (re.compile(r"""ttq\.load\(\s*['"]([^'"]{1,64})['"]"""),),
+    "tiktok": (
+        re.compile(r"""ttq\.load\(\s*['"]([^'"]{1,64})['"]"""),
+        re.compile(r"analytics\.tiktok\.com/i18n/pixel/events\.js\?[^\"'\s<>]*?\bsdkid=(\w{6,40})"),
+    ),
     "google": (
         re.compile(r"\b((?:G|AW|GT|DC)-[A-Z0-9]{6,12}|GTM-[A-Z0-9]{4,9}|UA-\d{4,10}-\d{1,4})\b"),
+    ),
+    "vk": (
+        re.compile(r"\b(VK-RTRG-\d{3,12}-[A-Za-z0-9]{3,12})\b"),
+        re.compile(r"""VK\.Retargeting\.Init\(\s*['"]([^'"]{1,64})['"]"""),
     ),
 }
 MESSENGER_HOSTS = {
@@ -237,53 +248,100 @@ def _form_field(tag: Tag) -> FormField:
     )
 
 
+#: A field that asks for a person (a lead): by type, or by its name or placeholder.
+_LEAD_FIELD = re.compile(r"phone|tel|e-?mail|name|имя|телефон|фамилия|почта|аты|нөмір", re.I)
+
+
+def _fields(container: Tag, *, orphans_only: bool = False) -> tuple[FormField, ...]:
+    return tuple(
+        _form_field(t)
+        for t in container.find_all(["input", "select", "textarea", "button"])
+        if (t.name != "button" or t.has_attr("name"))
+        and not (orphans_only and t.find_parent("form") is not None)
+    )
+
+
 def _forms(soup: BeautifulSoup, base_url: str) -> tuple[Form, ...]:
     forms = []
     for form in soup.find_all("form"):
-        fields = tuple(
-            _form_field(t)
-            for t in form.find_all(["input", "select", "textarea", "button"])
-            if t.name != "button" or t.has_attr("name")
-        )
         action = _attr(form, "action")
         forms.append(
             Form(
                 action=urljoin(base_url, action) if action else None,
                 method=(_attr(form, "method") or "get").lower(),
                 id=_attr(form, "id"),
-                fields=fields,
+                fields=_fields(form),
             )
         )
+    # Kits often have no <form> at all: bare inputs and a button whose script posts the lead.
+    # Those fields, when they ask for a person (a phone, an e-mail, a name), are one more form,
+    # ``method: "script"``, with no action.
+    body = soup.body or soup
+    orphans = _fields(body, orphans_only=True)
+    asks = [
+        f
+        for f in orphans
+        if f.type in ("tel", "email")
+        or (
+            f.type in ("text", "textarea", "number")
+            and _LEAD_FIELD.search(f"{f.name or ''} {f.placeholder or ''}")
+        )
+    ]
+    if asks:
+        forms.append(Form(action=None, method="script", id=None, fields=orphans))
     return tuple(forms)
 
 
+def _digits(value: str) -> str:
+    """A phone number as ``+digits`` ("+7 700…", " 7700…" after a ``+`` read as a space)."""
+    digits = re.sub(r"\D", "", value)
+    return f"+{digits}" if digits else ""
+
+
 def _messenger(url: str) -> dict[str, str] | None:
+    """The messenger a link opens and the handle it names: ``+<digits>`` for a phone,
+    ``@name`` for a Telegram username, the invite or QR code (``joinchat/…``, ``+…``,
+    ``message/…``) otherwise."""
     if url.startswith("//"):
         url = "https:" + url
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
+    query = dict(parse_qsl(parts.query))
     if scheme in ("viber", "tg", "whatsapp"):
         kind = {"tg": "telegram"}.get(scheme, scheme)
-        query = dict(parse_qsl(parts.query))
-        handle = (
-            query.get("number")
-            or query.get("phone")
-            or query.get("domain")
-            or query.get("chatURI")
-            or ""
-        )
+        if query.get("domain"):
+            handle = f"@{query['domain']}"
+        elif query.get("number") or query.get("phone"):
+            handle = _digits(query.get("number") or query.get("phone") or "")
+        else:
+            handle = query.get("chatURI") or ""
         return {"kind": kind, "url": url, "handle": handle}
     host = (parts.hostname or "").lower().removeprefix("www.")
     kind = MESSENGER_HOSTS.get(host)
     if kind is None:
         return None
-    path = parts.path.strip("/")
-    handle = path.split("/", 1)[0] if path else ""
+    segments = [s for s in parts.path.split("/") if s]
+    handle = segments[0] if segments else ""
     if kind == "whatsapp":
-        phone = dict(parse_qsl(parts.query)).get("phone") or (handle if handle.isdigit() else "")
-        handle = f"+{phone.lstrip('+')}" if phone else handle
+        if query.get("phone"):
+            handle = _digits(query["phone"])
+        elif handle.isdigit():
+            handle = f"+{handle}"
+        elif handle in ("message", "qr") and len(segments) > 1:
+            handle = f"{handle}/{segments[1]}"  # a business short link / QR code
+        elif handle == "send":
+            handle = ""
     elif kind == "telegram":
-        handle = path if path.startswith(("joinchat/", "+")) else f"@{handle}" if handle else ""
+        if handle == "s" and len(segments) > 1:  # t.me/s/<channel>: the web preview
+            handle = segments[1]
+        if handle in ("joinchat", "addlist") and len(segments) > 1:
+            handle = f"{handle}/{segments[1]}"
+        elif handle.startswith("+"):
+            pass  # an invite link (+AbC…) or a phone number (+7…)
+        elif handle in ("share", "iv", "proxy", "socks", "setlanguage", "addstickers"):
+            handle = ""
+        elif handle:
+            handle = f"@{handle}"
     return {"kind": kind, "url": url, "handle": handle}
 
 

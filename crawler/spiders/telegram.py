@@ -133,9 +133,10 @@ class TelegramSpider(SourceSpider):
         channel_title = _joined(
             response.css(".tgme_channel_info_header_title ::text").getall()
         ) or _joined(response.css("meta[property='og:title']::attr(content)").getall())
-        ids = [m.attrib.get("data-post", "").strip() for m in response.css(
-            ".tgme_widget_message[data-post]"
-        )]
+        ids = [
+            m.attrib.get("data-post", "").strip()
+            for m in response.css(".tgme_widget_message[data-post]")
+        ]
         # Asked before this page's posts are yielded (and stored): a post stored by an earlier
         # run means the posts behind it were seen. Posts this run yielded already (from a search
         # of the same channel) say nothing about earlier runs.
