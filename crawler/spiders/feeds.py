@@ -4,10 +4,11 @@ Parameter (sources.yaml): ``urls`` (required). With ``base_url`` set, each URL's
 are replaced by it (path and query kept), so a watch list can be pointed at a mirror or a test
 server unchanged.
 
-Each entry becomes one item: ``external_id`` the entry's id/guid (else its link), ``title``,
-``text`` the summary or content without HTML, ``url`` the entry's link, ``advertiser`` the
-outlet, ``published_at`` (feedparser normalises ``+0500`` and friends to UTC), ``extra``:
-``feed``, ``feed_title``, ``categories``, ``author``.
+Each entry becomes one item: ``external_id`` the entry's id/guid (else its link; a guid met
+again in the same run is skipped), ``title``, ``text`` the content or summary without HTML,
+``url`` the entry's link (relative links resolved against the configured feed URL),
+``advertiser`` the outlet, ``published_at`` (:func:`entry_date`), ``extra``: ``feed``,
+``feed_title``, ``categories``, ``author``.
 
 News items are a trend and warning signal, not ads: their links are not queued for the landing
 spider. Google News ``<link>`` values are Google redirect tokens (``news.google.com/rss/
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import feedparser
 import scrapy
+from parsel import Selector
 from scrapy.http import Response
 
 from crawler.spiders.base import SourceSpider, html_to_text
@@ -160,6 +162,11 @@ class FeedsSpider(SourceSpider):
         extra: dict[str, Any] = {"feed": feed_url, "feed_title": feed_title}
         if google:
             extra["google_news"] = True
+            if not source.get("title"):
+                # no <source>: Google's description still names the outlet, in a <font> after
+                # the headline ("<a>Headline</a>&nbsp;&nbsp;<font color=…>Outlet</font>")
+                named = Selector(text=body_html or "<p></p>").css("font ::text").get()
+                outlet = named.strip() if named and named.strip() else outlet
             if source.get("href"):
                 extra["source_url"] = source["href"]
             if outlet and title.endswith(f" - {outlet}"):

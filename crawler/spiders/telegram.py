@@ -4,16 +4,21 @@ Parameters (sources.yaml): ``channels`` (required), ``max_pages`` (default 5), `
 (in-channel search terms, ``?q=``). ``base_url`` defaults to ``https://t.me``.
 
 A page holds about 20 posts, oldest first. The spider pages back with ``?before=<id>`` (the
-``a.tme_messages_more[data-before]`` link; no link = the start of the channel) until
-``max_pages`` pages, or until a page holds a post this source already stored (the posts behind
-it were seen by an earlier run). Search results page the same way, up to ``max_pages``.
+``a.tme_messages_more[data-before]`` link, else the ``before=`` of its ``href``; no link = the
+start of the channel) until ``max_pages`` pages, or until a page holds a post this source stored
+in an earlier run (the posts behind it were seen). Search results page the same way, up to
+``max_pages``. A post met twice in one run (a search result a channel page also holds) is
+yielded once.
 
 Each post becomes one item: ``external_id`` ``<channel>/<post id>``; ``text`` is the post's
-text, then its link preview (site, title, description) and its inline buttons, as a reader sees
-them; ``links`` every URL in the text, the preview and the buttons (queued for the landing
-spider) except links to Telegram itself (channels, @mentions, bots: ``extra.mentions``);
-``extra`` holds ``channel``, ``sponsored`` (``#реклама``/"Реклама"/"Sponsored"),
-``forwarded_from``, ``link_preview``, ``buttons``, ``views``, ``edited``, ``media``.
+text, what a reader sees of its media (poll question and options, document file names, a
+venue), then its link preview (site, title, description) and its inline buttons; ``links``
+every URL in the text, the preview and the buttons (queued for the landing spider) except links
+to Telegram itself (channels, @mentions, bots: ``extra.mentions``); ``extra`` holds ``channel``,
+``sponsored`` (``#реклама``/"Реклама"/"Sponsored"/``erid:``), ``forwarded_from``,
+``reply_to``, ``author``, ``link_preview``, ``buttons``, ``views``, ``edited``, ``media``,
+``media_unavailable``, ``poll``, ``documents``, ``venue``. Service messages ("Channel
+created", pins) and posts with nothing to read (a sticker or a photo alone) make no item.
 
 Known limits: Telegram's own Sponsored Messages never appear in the web preview; channels
 without a web preview (or private ones) yield nothing and are counted as

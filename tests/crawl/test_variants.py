@@ -17,9 +17,13 @@ from pathlib import Path
 
 import brotli
 from httpserver import FixtureServer
+from scrapy.http import Request, XmlResponse
+from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.sources import source_from_dict
+from crawler.spiders.feeds import FeedsSpider
 from storage.db import make_engine
 from storage.models import Ad, CrawlRun
 
@@ -220,3 +224,26 @@ def test_feeds_of_every_real_shape_keep_their_links_dates_and_text(
     assert legacy.published_at.replace(tzinfo=UTC) == datetime(2025, 11, 2, 12, 0, tzinfo=UTC)
     assert ads["https://bom-demo.example/a/1"].title.startswith("Kaspi Gold")
     assert ads["https://profit-demo.example/news/501/"].published_at is not None
+
+
+def test_google_news_without_a_source_element_takes_the_outlet_from_the_description() -> None:
+    url = "https://news.google.com/rss/search?q=Halyk&hl=kk&gl=KZ&ceid=KZ:kk"
+    config = source_from_dict(
+        {"name": "gn", "spider": "feeds", "schedule": "every 1h", "urls": [url]}
+    )
+    spider = FeedsSpider.from_crawler(get_crawler(FeedsSpider), source=config)
+    body = variant("google_news_kk_cluster.xml")
+    response = XmlResponse(url=url, body=body, request=Request(url))
+
+    cluster, bare = spider.parse_feed(response, feed_url=url)
+
+    assert (cluster.advertiser, cluster.extra["source_url"]) == (
+        "Demo Qazaqstan",
+        "https://demo-qazaqstan.example",
+    )
+    assert cluster.title == 'Halyk клиенттеріне жалған "бонус" хабарламалары келуде'
+    # the outlet is cut from the end only: a " - " inside the headline stays
+    assert (bare.advertiser, bare.title) == (
+        "Demo Vlast",
+        "Мошенники от имени Halyk Bank - обзор схем",
+    )
