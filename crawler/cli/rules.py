@@ -169,7 +169,7 @@ def train(
         None,
         help="Labelled JSONL corpora, or test modules with CASES = [(label, text), ...] "
         "(default: tests/rules/data/*.jsonl, bench/data/holdout2_wild.jsonl, "
-        "bench/data/holdout3_wild.jsonl and the CASES of "
+        "bench/data/holdout3_wild.jsonl, bench/data/holdout4_wild.jsonl and the CASES of "
         "tests/rules/test_wild_style.py in the repository).",
     ),
     out: Path | None = typer.Option(
@@ -203,6 +203,7 @@ def train(
         files += [
             root / "bench" / "data" / "holdout2_wild.jsonl",
             root / "bench" / "data" / "holdout3_wild.jsonl",
+            root / "bench" / "data" / "holdout4_wild.jsonl",
             root / "tests" / "rules" / "test_wild_style.py",  # its CASES: short hard cases
         ]
     for f in files:

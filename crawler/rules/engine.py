@@ -11,7 +11,7 @@ from crawler.rules import signals as builtin
 from crawler.rules.brands import NameMatcher
 from crawler.rules.domains import DomainMatcher
 from crawler.rules.learned import RULE_ID as LEARNED_RULE
-from crawler.rules.learned import LearnedLexicon, model_text
+from crawler.rules.learned import LearnedLexicon, mark_script_words, model_text
 from crawler.rules.lexicon import TermScanner
 from crawler.rules.loader import RuleSet
 from crawler.rules.model import FiredRule, Match, Rule, Verdict
@@ -155,12 +155,18 @@ class Engine:
                 add(name, _Hit(m.start(), m.end()))
         if _DIGIT_RE.search(text) is not None:
             amounts = builtin.amounts(text)
+            g = None
             if amounts:
                 for a in amounts:
                     add("money", _Hit(a[1], a[2]))
                 g = builtin.growth(amounts, self.ruleset.growth)
-                if g:
-                    add("growth", _Hit(g[0], g[1]))
+            if g:
+                add("growth", _Hit(g[0], g[1]))
+            if self.ruleset.growth_periods and not g:
+                # Below the general ratio only: a multiple is "growth" whatever the period.
+                pg = self._period_growth(text, amounts, found)
+                if pg:
+                    add("period_growth", _Hit(pg[0], pg[1]))
             if "%" in text or "procent" in text or "paiiz" in text or "paiz" in text:
                 for pm in builtin.PCT_RE.finditer(text):
                     add("pct", _Hit(pm.start(), pm.end()))
@@ -195,9 +201,56 @@ class Engine:
                 # A first-person story in quotes is a testimonial, not a citation.
                 if any(quote[0] <= t.start < quote[1] for t in found.get("testimonial", ())):
                     continue
+                # The scheme's own name (проект «Финансовая свобода») is not a citation either.
+                if self._is_name(text, quote, found):
+                    continue
                 add("quoted_claim", _Hit(h.start, h.end))
                 break
         return found, doc
+
+    def _is_name(self, text: str, quote: tuple[int, int], found: dict[str, list[_Hit]]) -> bool:
+        """Whether a quotation names something rather than cites it.
+
+        A name follows a word that introduces one (``quoted_claim.name_after``: проект «…»,
+        платформа «…», жоба «…»), or is a short heading: a quote of at most four words and no
+        figures that opens its line and is followed by a colon or a dash («ЗОЛОТОЙ ПУЛ» — …).
+        """
+        qs, qe = quote
+        for sig in self.ruleset.quoted_name_after:
+            for h in found.get(sig, ()):
+                if not h.mapped and 0 <= qs - h.end <= 3 and not text[h.end : qs].strip(" "):
+                    return True
+        line_start = text.rfind("\n", 0, qs) + 1
+        inner = text[qs + 1 : qe - 1]
+        if text[line_start:qs].strip(" -–—*•") or _DIGIT_RE.search(inner) or len(inner.split()) > 4:
+            return False
+        rest = text[qe : qe + 4].lstrip(" ")
+        return rest[:1] in (":", "—", "–", "-")
+
+    def _period_growth(
+        self, text: str, amounts: list[tuple[float, int, int]], found: dict[str, list[_Hit]]
+    ) -> tuple[int, int] | None:
+        """Growth below the general ratio, counted when a short period is named next to it.
+
+        ``growth.periods`` maps a period signal to the ratio that is already a scam over that
+        period (+8 % by the evening or in a week, +25 % in a month), while +15 % a year (a
+        deposit) stays below every ratio. A bare figure after an amount takes the amount's unit
+        (с 60 тысяч вышло 210; 100 мың салам, кешке 115), and two bare figures count when an
+        arrow joins them (500 → 590); ranges (12 000–15 000, от … до …) never do.
+        """
+        params = self.ruleset.growth
+        pw = int(params.get("period_window", 40))
+        bare: list[tuple[float, int, int]] | None = None
+        for sig, ratio in self.ruleset.growth_periods:
+            hits = [h for h in found.get(sig, ()) if not h.mapped]
+            if not hits:
+                continue
+            if bare is None:
+                bare = builtin.bare_numbers(text, amounts)
+            for s, e in builtin.growth_pairs(text, amounts, bare, params, ratio):
+                if any(s - pw <= h.start and h.end <= e + pw for h in hits):
+                    return s, e
+        return None
 
     @staticmethod
     def _near(nd, found: dict[str, list[_Hit]]) -> _Hit | None:  # type: ignore[no-untyped-def]
@@ -212,6 +265,11 @@ class Engine:
                 ):
                     return _Hit(min(a.start, b.start), max(a.end, b.end))
         return None
+
+    def model_input(self, doc: _Doc, url: str) -> str:
+        """What the learned lexicon reads of an ad (training reads the same)."""
+        words = self.ruleset.decision.learned_script_words
+        return model_text(mark_script_words(doc.norm, words), url)
 
     # -- verdict ------------------------------------------------------------------------------
     def rule_score(self, rule: Rule, present: set[str], brands: set[str]) -> float | None:
@@ -277,7 +335,7 @@ class Engine:
             # Blend: (1 - w) * the lexicon's probabilities + w * the rules' label (one-hot).
             lex = self.learned
             url = ad.get("url")
-            pred = lex.predict(model_text(doc.norm.text, str(url) if url else ""))
+            pred = lex.predict(self.model_input(doc, str(url) if url else ""))
             w = self.learned_weight
             blend = [
                 (1.0 - w) * p + (w if lab == label else 0.0)

@@ -65,6 +65,32 @@ def model_text(norm_text: str, url: str) -> str:
     return base + DOC_SEP + " ".join(labels)
 
 
+_CYRILLIC_RE = re.compile(r"[\u0400-\u052f]")
+
+
+def mark_script_words(norm: Any, words: tuple[str, ...]) -> str:
+    """The normalised text with ``words`` written in Cyrillic in the original marked apart.
+
+    Transliteration makes some words of two languages one skeleton (Russian «портфолио», work
+    samples, and English "portfolio", investments); for the lexicon, a listed word whose original
+    spelling is Cyrillic reads ``<word>cyr``. ``norm`` is a :class:`~crawler.rules.normalize.
+    Normalized` (its spans map back to the original).
+    """
+    text = norm.text
+    if not words or not any(w in text for w in words):
+        return text
+    edits: list[tuple[int, int, str]] = []
+    for m in WORD_RE.finditer(text):
+        w = m.group()
+        if w in words:
+            s, e = norm.span(m.start(), m.end())
+            if _CYRILLIC_RE.search(norm.original, s, e):
+                edits.append((m.start(), m.end(), w + "cyr"))
+    for s, e, rep in reversed(edits):
+        text = text[:s] + rep + text[e:]
+    return text
+
+
 def ngrams(text: str) -> list[str]:
     """The word unigrams and bigrams of a normalised text (the training analyzer, verbatim)."""
     toks = WORD_RE.findall(text)

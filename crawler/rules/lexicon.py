@@ -8,6 +8,10 @@ term covers Cyrillic, Kazakh letters, Latin typing, homoglyphs and leetspeak. Sy
 * ``stem*``  any word starting with ``stem``;
 * ``two words`` / ``stem* word`` a phrase; words are separated by any non-letters.
 
+A stem that ends in a voiceless п, к or қ also finds its voiced form before a vowel suffix, as
+Kazakh spells it (consonant alternation at the suffix boundary): ``салық*`` finds «салығын»,
+``жабық топ*`` «жабық тобына», ``жинақ*`` «жинағы» (:func:`alternations`).
+
 All terms of all signals become one trie-shaped regular expression, so a field is scanned once,
 whatever the size of the lexicon. *Patterns* (numbers with periods, multipliers …) are regular
 expressions over the normalised text; ``{name}`` inside a pattern expands to a macro or to the
@@ -82,6 +86,21 @@ def _trie_regex(keys: Iterable[str], sep: str = _SEP) -> str:
     return emit(trie)
 
 
+# Kazakh consonant alternation: a stem-final voiceless consonant is voiced before a vowel suffix
+# (кітап → кітабы, тарақ → тарағы, жүрек → жүрегі). In the skeleton қ/к are "k", ғ/г "g".
+_VOICED = {"p": "b", "k": "g"}
+_VOWELS = "aeiou"  # the skeleton's vowels (ы/і → i, ә → a, ө → o, ұ/ү → u)
+
+
+def alternations(spec: TermSpec) -> list[str]:
+    """Extra keys of a stem term for Kazakh consonant alternation (``salik`` → ``saligi``…)."""
+    last = spec.words[-1]
+    if not spec.stem or len(last) < 3 or last[-1] not in _VOICED or "*" in spec.key:
+        return []
+    base = spec.key[:-1] + _VOICED[last[-1]]
+    return [base + v for v in _VOWELS]
+
+
 class TermHit(NamedTuple):
     signal: str
     start: int
@@ -96,9 +115,10 @@ class TermScanner:
         for signal, specs in terms.items():
             for spec in specs:
                 entry = (signal, spec.stem)
-                bucket = self._index.setdefault(spec.key, [])
-                if entry not in bucket:
-                    bucket.append(entry)
+                for key in (spec.key, *alternations(spec)):
+                    bucket = self._index.setdefault(key, [])
+                    if entry not in bucket:
+                        bucket.append(entry)
         # Every key (a match always ends on one) -> the keys that are its prefixes, longest first.
         self._prefixes: dict[str, list[tuple[int, list[tuple[str, bool]]]]] = {}
         index = self._index

@@ -24,6 +24,7 @@ from crawler.rules.lexicon import (
     term_alternation,
 )
 from crawler.rules.model import LABELS, SCAM_LABELS, STATUSES, Example, Rule
+from crawler.rules.normalize import normalize_term
 from crawler.rules.yamlsrc import LDict, LList, line_of, load_yaml
 
 DEFAULT_DATA_DIR = Path(__file__).parent / "data"
@@ -37,6 +38,8 @@ BUILTIN_SIGNALS = {
     "lookalike_domain": "a URL or domain that imitates a brand's official domain",
     "official_domain": "the ad's URL is on an official brand domain",
     "growth": "two amounts where the later is a multiple of the earlier (50к → 280к)",
+    "period_growth": "amounts that grow over a named short period (200к утром → 228к вечером; "
+    "growth.periods)",
     "money": "an amount of money",
     "pct": "a percentage",
     "phone": "a phone number",
@@ -103,6 +106,9 @@ class Decision:
     max_evidence_per_rule: int = 8
     # Weight of the rules' verdict in the blend with the learned lexicon (1 = rules alone).
     learned_weight: float = 1.0
+    # Words (skeleton form) whose Cyrillic spelling is another word than their Latin one
+    # (портфолио = work samples, portfolio = investments): the lexicon reads them apart.
+    learned_script_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,11 @@ class RuleSet:
     growth: Mapping[str, float]
     quoted_of: tuple[str, ...]
     version: str
+    # Signals after which a quote is a name (проект «…»), not a citation (quoted_claim.name_after).
+    quoted_name_after: tuple[str, ...] = ()
+    # (signal, min_ratio): a period named near two amounts lowers the growth ratio needed
+    # (growth.periods: 200к утром → 228к вечером is a scam, +14% a year is a deposit).
+    growth_periods: tuple[tuple[str, float], ...] = ()
     files: tuple[str, ...] = field(default=())
     learned: str = ""  # path of the learned lexicon (learned_lexicon.json), "" if there is none
     learned_model: Any = None  # the LearnedLexicon, loaded when the blend uses it
@@ -250,11 +261,18 @@ def _load_near(data: LDict, path: Path, lexicon: set[str], c: _Collector) -> lis
 
 def _load_signals(
     path: Path, c: _Collector
-) -> tuple[list[SignalDef], Decision | None, dict[str, float], list[NearDef], tuple[str, ...]]:
+) -> tuple[
+    list[SignalDef],
+    Decision | None,
+    dict[str, float],
+    list[NearDef],
+    tuple[str, ...],
+    dict[str, Any],
+]:
     data = load_yaml(path)
     if not isinstance(data, LDict) or not isinstance(data.get("signals"), LDict):
         c.add(path, line_of(data), "expected a mapping with 'signals'")
-        return [], None, {}, [], ()
+        return [], None, {}, [], (), {}
     refs: dict[str, str] = {}
     macros = data.get("macros") or LDict()
     vocab = data.get("vocab") or LDict()
@@ -314,6 +332,9 @@ def _load_signals(
             hashtag_min_len=int(dec.get("hashtag_min_len", 4)),
             max_evidence_per_rule=int(dec.get("max_evidence_per_rule", 8)),
             learned_weight=float(dec.get("learned_weight", 1.0)),
+            learned_script_words=tuple(
+                normalize_term(str(w)) for w in dec.get("learned_script_words") or ()
+            ),
         )
         if not 0.0 <= decision.learned_weight <= 1.0:
             c.add(path, line_of(data, "decision"), "decision: learned_weight must be in [0, 1]")
@@ -322,15 +343,32 @@ def _load_signals(
                 c.add(path, line_of(data, "decision"), f"decision: unknown label {lab!r}")
     except (KeyError, TypeError, ValueError) as exc:
         c.add(path, line_of(data, "decision"), f"bad 'decision' section: {exc!r}")
-    growth = {str(k): float(v) for k, v in (data.get("growth") or {}).items()}
+    gdata = data.get("growth") or {}
+    growth: dict[str, float] = {}
+    periods: list[tuple[str, float]] = []
+    try:
+        for k, v in gdata.items():
+            if k == "periods":
+                periods = [(str(sig), float(r)) for sig, r in (v or {}).items()]
+            else:
+                growth[str(k)] = float(v)
+    except (AttributeError, TypeError, ValueError) as exc:
+        c.add(path, line_of(data, "growth"), f"bad 'growth' section: {exc!r}")
     near = _load_near(data, path, {s.name for s in signals}, c)
     q = data.get("quoted_claim") or {}
     quoted = _strs(q.get("of"), path, line_of(data, "quoted_claim"), "quoted_claim.of", c)
+    name_after = _strs(
+        q.get("name_after"), path, line_of(data, "quoted_claim"), "quoted_claim.name_after", c
+    )
     known = {s.name for s in signals} | {n.name for n in near}
-    for name in quoted:
+    for name in (*quoted, *name_after):
         if name not in known:
             c.add(path, line_of(data, "quoted_claim"), f"quoted_claim: unknown signal {name!r}")
-    return signals, decision, {**growth}, near, quoted
+    for name, _r in periods:
+        if name not in known:
+            c.add(path, line_of(data, "growth"), f"growth.periods: unknown signal {name!r}")
+    extra = {"quoted_name_after": name_after, "growth_periods": tuple(periods)}
+    return signals, decision, {**growth}, near, quoted, extra
 
 
 def _examples(raw: Any, path: Path, what: str, c: _Collector, line: int) -> tuple[Example, ...]:
@@ -499,7 +537,7 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
     try:
         brands, settings = _load_brands(files[0], c)
         people = _load_people(files[1], c)
-        signals, decision, growth, near, quoted = _load_signals(files[2], c)
+        signals, decision, growth, near, quoted, extra = _load_signals(files[2], c)
     except ConfigError as exc:
         return None, [*c.problems, Problem("", 0, str(exc))]
     known = set(BUILTIN_SIGNALS) | {s.name for s in signals} | {n.name for n in near}
@@ -553,6 +591,8 @@ def load_ruleset(data_dir: Path | None = None) -> tuple[RuleSet | None, list[Pro
         decision=decision,
         growth=growth,
         quoted_of=quoted,
+        quoted_name_after=extra["quoted_name_after"],
+        growth_periods=extra["growth_periods"],
         version=digest.hexdigest()[:12],
         files=tuple(str(f) for f in all_files),
         learned=str(learned) if learned.is_file() else "",

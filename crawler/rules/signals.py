@@ -141,3 +141,71 @@ def growth(
             if lo <= b / a <= hi:
                 return s, e2
     return None
+
+
+# Figures without a unit or currency (for growth pairs only): 115, 590, 3 400 is not one.
+_BARE_RE = re.compile(
+    r"(?<![\d.,:/%+\-#№])\d{2,4}(?![\d%:/a-z]|[.,]\d|\s?(?:%|procent|paiz|chas|sag|hour|min\b|minut))"
+)
+_RANGE_GAP_RE = re.compile(r"\s*(?:[-–—/]|do|to|dan|ge deiin|deiin|\.\.\.|…)\s*")
+_ARROW_GAP_RE = re.compile(r"\s*(?:→|->|=>|⇒|➡️?|>)\s*")
+
+
+def bare_numbers(text: str, found: list[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
+    """Figures of 2–4 digits that are not amounts, times, dates, phones or percentages."""
+    taken = [(s, e) for _v, s, e in found]
+    out = []
+    for m in _BARE_RE.finditer(text):
+        if any(s <= m.start() < e for s, e in taken):
+            continue
+        out.append((float(m.group()), m.start(), m.end()))
+    return out
+
+
+def _unit_of(text: str, start: int) -> float:
+    """The unit multiplier (1, 1 000, 10**6) of the amount that starts at ``start``."""
+    m = MONEY_RE.match(text, start)
+    if m is None:
+        return 1.0
+    return _unit(m.group("u1") or m.group("u2"))
+
+
+def growth_pairs(
+    text: str,
+    found: list[tuple[float, int, int]],
+    bare: list[tuple[float, int, int]],
+    params: Mapping[str, float],
+    min_ratio: float,
+) -> list[tuple[int, int]]:
+    """Spans of (earlier, later) figure pairs whose ratio is ``min_ratio``–``max_ratio``.
+
+    Two amounts; an amount and a bare figure after it read in the amount's unit (с 60 тысяч
+    вышло 210); two bare figures joined by an arrow (500 → 590). Ranges are not growth.
+    """
+    window = params.get("window", 160)
+    hi = params.get("max_ratio", 200.0)
+    floor = params.get("min_amount", 10.0)
+    out: list[tuple[int, int]] = []
+    for i, (a, s, e) in enumerate(found):
+        if a < floor:
+            continue
+        unit = None
+        for b, s2, e2 in found[i + 1 :]:
+            if e2 - s > window:
+                break
+            if min_ratio <= b / a <= hi and not _RANGE_GAP_RE.fullmatch(text[e:s2]):
+                out.append((s, e2))
+        for b, s2, e2 in bare:
+            if s2 < e or e2 - s > window:
+                continue
+            if unit is None:
+                unit = _unit_of(text, s)
+            if min_ratio <= b * unit / a <= hi and not _RANGE_GAP_RE.fullmatch(text[e:s2]):
+                out.append((s, e2))
+    for i, (a, s, e) in enumerate(bare):
+        if a < floor or i + 1 >= len(bare):
+            continue
+        b, s2, e2 = bare[i + 1]
+        if _ARROW_GAP_RE.fullmatch(text[e:s2]) and min_ratio <= b / a <= hi:
+            out.append((s, e2))
+    return out

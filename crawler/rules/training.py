@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.rules.evaluation import Evaluation
-from crawler.rules.learned import FORMAT, LearnedLexicon, model_text, ngrams
+from crawler.rules.learned import FORMAT, LearnedLexicon, ngrams
 from crawler.rules.model import LABELS
 
 PARAMS: dict[str, Any] = {
@@ -74,7 +74,7 @@ def read_corpus(path: Path, rules_engine) -> Corpus:  # type: ignore[no-untyped-
         if ad.get("label") not in LABELS:
             continue
         url = ad.get("url")
-        texts.append(model_text(document(ad)[0].norm.text, str(url) if url else ""))
+        texts.append(rules_engine.model_input(document(ad)[0], str(url) if url else ""))
         labels.append(ad["label"])
         rules.append(rules_engine.classify(ad).label)
         ids.append(ad.get("id"))

@@ -1,0 +1,110 @@
+"""Built-in signals: quoted names vs cited claims, growth over a named period, Kazakh consonant
+alternation in the lexicon, and words the learned lexicon reads apart by script."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.rules.engine import Engine, document
+from crawler.rules.lexicon import TermSpec, alternations
+
+
+@pytest.fixture(scope="module")
+def rules(engine) -> Engine:
+    return Engine(engine.ruleset, learned=False)
+
+
+def _signals(rules: Engine, text: str) -> set[str]:
+    found, _doc = rules.signals({"text": text})
+    return set(found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Проект «Пассивный доход 2.0» открыл набор, вклад от 20 000",
+        "Платформа «Гарантированный доход» платит каждую пятницу",
+        "«Пассивный доход» — закрытый клуб для своих, вход по ссылке",
+        "Жоба «Пассивті табыс» жаңа қатысушыларды күтеді",
+    ],
+)
+def test_a_quoted_scheme_name_is_not_a_cited_claim(rules, text) -> None:
+    assert "quoted_claim" not in _signals(rules, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Полиция: мошенники обещают «пассивный доход» и просят перевести деньги.",
+        "Не верьте тем, кто обещает «доход 3% в день», — предупреждает банк.",
+    ],
+)
+def test_a_cited_claim_still_counts(rules, text) -> None:
+    assert "quoted_claim" in _signals(rules, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ставлю 100к утром, вечером снимаю 112к",
+        "за месяц с 60 тысяч вышло 84, пиши",
+        "Week 1: 500 → 590, week 2: 590 → 690",
+        "Таңертең 100 мың салам, кешке 115 шешемін",
+        "Вложил 100 000 — через 7 дней получаешь 115 000",
+    ],
+)
+def test_growth_over_a_short_named_period_is_period_growth(rules, text) -> None:
+    assert "period_growth" in _signals(rules, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Вклад: 1 000 000 ₸ через год станут 1 150 000 ₸, гарантия КФГД",
+        "Комплектовщики: 12 000–15 000 ₸ за смену, выплаты еженедельно",
+        "Курьеры: от 15 000 до 17 000 ₸ в день",
+    ],
+)
+def test_deposits_pay_ranges_and_prices_are_not_period_growth(rules, text) -> None:
+    assert "period_growth" not in _signals(rules, text)
+
+
+def test_two_prices_next_to_a_day_are_period_growth_but_not_a_scam(rules) -> None:
+    # The signal cannot tell a price list from a return; the rules need more than it.
+    text = "Доставка 2 500 ₸, заказ до 18:00, на следующий день 2 700 ₸ с подъёмом"
+    assert "period_growth" in _signals(rules, text)
+    assert rules.classify({"text": text}).label == "legit"
+
+
+def test_a_stem_ending_in_a_voiceless_consonant_finds_its_kazakh_voiced_form() -> None:
+    assert alternations(TermSpec(("salik",), True)) == [
+        "saliga",
+        "salige",
+        "saligi",
+        "saligo",
+        "saligu",
+    ]
+    assert alternations(TermSpec(("salik",), False)) == []  # whole words are exact
+    assert alternations(TermSpec(("tabis",), True)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("Ұтысты алу үшін салығын төлеңіз", "fee_request"),  # салық* → салығын
+        ("Жабық тобына қосылыңыз", "passive_income"),  # жабық топ* → жабық тобына
+        ("Жинағыңызды көбейтіңіз", "invest"),  # жинақ* → жинағыңызды
+    ],
+)
+def test_kazakh_consonant_alternation_needs_no_extra_terms(rules, text, signal) -> None:
+    assert signal in _signals(rules, text)
+
+
+def test_the_lexicon_reads_a_cyrillic_false_friend_apart(rules) -> None:
+    assert "портфолио" in rules.ruleset.decision.learned_script_words or (
+        "portfolio" in rules.ruleset.decision.learned_script_words
+    )
+    ru = rules.model_input(document({"text": "Присылайте портфолио и резюме"})[0], "")
+    en = rules.model_input(document({"text": "Send your portfolio"})[0], "")
+    assert "portfoliocyr" in ru.split() and "portfolio" not in ru.split()
+    assert "portfolio" in en.split()
