@@ -211,9 +211,13 @@ def train(
             raise UserError(f"cannot read {f}")
     rules_engine = Engine(ruleset, learned=False)
     corpora = [read_corpus(f, rules_engine) for f in files]
-    typer.echo(f"leave-one-corpus-out macro-F1 (blend weight of the rules {w}):")
+    min_known = ruleset.decision.learned_min_terms
+    typer.echo(
+        f"leave-one-corpus-out macro-F1 (blend weight of the rules {w}, "
+        f"the lexicon flags with at least {min_known} known n-grams):"
+    )
     typer.echo(f"{'corpus':<20} {'n':>5} {'rules':>7} {'model':>7} {'blend':>7}")
-    loco = leave_one_out(corpora, w)
+    loco = leave_one_out(corpora, w, min_known=min_known)
     for name, r in loco.items():
         typer.echo(
             f"{name:<20} {r['n']:>5} {r['rules']:>7.3f} {r['model']:>7.3f} {r['blend']:>7.3f}"

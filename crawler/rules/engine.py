@@ -11,7 +11,7 @@ from crawler.rules import signals as builtin
 from crawler.rules.brands import NameMatcher
 from crawler.rules.domains import DomainMatcher
 from crawler.rules.learned import RULE_ID as LEARNED_RULE
-from crawler.rules.learned import LearnedLexicon, mark_script_words, model_text
+from crawler.rules.learned import LearnedLexicon, blend, mark_script_words, model_text
 from crawler.rules.lexicon import TermScanner
 from crawler.rules.loader import RuleSet
 from crawler.rules.model import FiredRule, Match, Rule, Verdict
@@ -69,6 +69,7 @@ class Engine:
         # weight decision.learned_weight; ``learned=False`` gives the rules alone.
         self.learned: LearnedLexicon | None = None
         self.learned_weight = ruleset.decision.learned_weight
+        self.min_known = ruleset.decision.learned_min_terms
         if learned and self.learned_weight < 1.0:
             self.learned = ruleset.learned_model
         self.ruleset_version = ruleset.version
@@ -268,8 +269,9 @@ class Engine:
 
     def model_input(self, doc: _Doc, url: str) -> str:
         """What the learned lexicon reads of an ad (training reads the same)."""
-        words = self.ruleset.decision.learned_script_words
-        return model_text(mark_script_words(doc.norm, words), url)
+        dec = self.ruleset.decision
+        text = mark_script_words(doc.norm, dec.learned_script_words)
+        return model_text(text, url, dec.learned_platform_hosts)
 
     # -- verdict ------------------------------------------------------------------------------
     def rule_score(self, rule: Rule, present: set[str], brands: set[str]) -> float | None:
@@ -332,18 +334,14 @@ class Engine:
             score = _sigmoid(max(z for r, z in fired if r.label == label))
         learned_terms: list[tuple[str, float]] = []
         if self.learned is not None:
-            # Blend: (1 - w) * the lexicon's probabilities + w * the rules' label (one-hot).
             lex = self.learned
             url = ad.get("url")
             pred = lex.predict(self.model_input(doc, str(url) if url else ""))
-            w = self.learned_weight
-            blend = [
-                (1.0 - w) * p + (w if lab == label else 0.0)
-                for lab, p in zip(lex.labels, pred.probs, strict=True)
-            ]
-            best = max(range(len(blend)), key=lambda i: (blend[i], lex.labels[i] == label))
-            rules_label, label, score = label, lex.labels[best], blend[best]
-            model_label = lex.labels[max(range(len(blend)), key=pred.probs.__getitem__)]
+            rules_label = label
+            label, score = blend(
+                pred.probs, lex.labels, label, self.learned_weight, pred.known, self.min_known
+            )
+            model_label = lex.labels[max(range(len(pred.probs)), key=pred.probs.__getitem__)]
             # The lexicon is shown when it decided (changed the rules' label) or backs a flag.
             if label != rules_label or (label != "legit" and model_label == label):
                 learned_terms = lex.top_terms(pred, label, 2 * _LEARNED_EVIDENCE)

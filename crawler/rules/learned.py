@@ -23,7 +23,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress
 from pathlib import Path
@@ -51,17 +51,22 @@ def url_host(url: str) -> str:
     return u.rsplit("@", 1)[-1].split(":", 1)[0]
 
 
-def model_text(norm_text: str, url: str) -> str:
+def model_text(norm_text: str, url: str, platforms: Collection[str] = ()) -> str:
     """What the model reads: the normalised title, text and advertiser, and the url's host labels.
 
     The scheme and the path of the url are left out: whether an ad has a url, and its path, say
-    more about how a corpus was collected than about the ad.
+    more about how a corpus was collected than about the ad. So is the host of a ``platforms``
+    url (t.me, vk.com …): there the url is the post's own address on the platform the spider
+    reads, the same for every post, and says nothing of the ad.
     """
     if not url:
         return norm_text
     cut = norm_text.rfind(DOC_SEP)
     base = norm_text[:cut] if cut >= 0 else ""
-    labels = [w for w in WORD_RE.findall(url_host(url)) if w != "www"]
+    host = url_host(url)
+    if any(host == p or host.endswith("." + p) for p in platforms):
+        return base
+    labels = [w for w in WORD_RE.findall(host) if w != "www"]
     return base + DOC_SEP + " ".join(labels)
 
 
@@ -102,6 +107,7 @@ class Prediction:
     probs: tuple[float, ...]  # one per label, in ``LearnedLexicon.labels`` order
     counts: Mapping[str, int]  # the document's n-grams and their counts
     inv_norm: float  # 1 / the L2 norm of the document's tf-idf vector
+    known: int = 0  # distinct n-grams of the document that the model knows
 
 
 class LearnedLexicon:
@@ -146,7 +152,7 @@ class LearnedLexicon:
         rows = self._rows
         found = list(filter(None, map(rows.get, counts)))
         if not found:
-            return Prediction(_softmax(list(self.intercept)), counts, 0.0)
+            return Prediction(_softmax(list(self.intercept)), counts, 0.0, 0)
         sq, z0, z1, z2 = map(sum, zip(*found, strict=True))
         if len(counts) != len(grams):
             # Sublinear tf: an n-gram seen tf times weighs idf * (1 + log tf), not idf.
@@ -160,7 +166,8 @@ class LearnedLexicon:
                     z2 += row[3] * (f - 1.0)
         inv = 1.0 / math.sqrt(sq)
         b0, b1, b2 = self.intercept
-        return Prediction(_softmax([b0 + z0 * inv, b1 + z1 * inv, b2 + z2 * inv]), counts, inv)
+        probs = _softmax([b0 + z0 * inv, b1 + z1 * inv, b2 + z2 * inv])
+        return Prediction(probs, counts, inv, len(found))
 
     def top_terms(self, pred: Prediction, label: str, n: int = 5) -> list[tuple[str, float]]:
         """The ``n`` n-grams that pushed hardest toward ``label`` (against the other labels'
@@ -177,6 +184,31 @@ class LearnedLexicon:
         )
         inv = pred.inv_norm
         return [(g, p * inv) for p, g in best if p > 0]
+
+
+def blend(
+    probs: Sequence[float],
+    labels: Sequence[str],
+    rules_label: str,
+    weight: float,
+    known: int,
+    min_known: int = 0,
+) -> tuple[str, float]:
+    """The verdict's (label, score): the argmax of ``(1 - weight) * probs + weight * the rules'
+    label (one-hot)``.
+
+    A lexicon that knows fewer than ``min_known`` of the document's n-grams has read too little to
+    flag what the rules left legit (a short weather post in Kazakh: "day", "tomorrow" and a
+    number are all it knows); it can still clear what the rules flagged.
+    """
+    scores = [
+        (1.0 - weight) * p + (weight if lab == rules_label else 0.0)
+        for lab, p in zip(labels, probs, strict=True)
+    ]
+    best = max(range(len(scores)), key=lambda i: (scores[i], labels[i] == rules_label))
+    if rules_label == "legit" and labels[best] != "legit" and known < min_known:
+        best = labels.index("legit")
+    return labels[best], scores[best]
 
 
 def _softmax(z: list[float]) -> tuple[float, ...]:

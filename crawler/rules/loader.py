@@ -106,6 +106,11 @@ class Decision:
     max_evidence_per_rule: int = 8
     # Weight of the rules' verdict in the blend with the learned lexicon (1 = rules alone).
     learned_weight: float = 1.0
+    # The lexicon may flag what the rules left legit only when it knows this many of the
+    # document's distinct n-grams (short texts it barely knows are not evidence).
+    learned_min_terms: int = 0
+    # Hosts whose urls are a post's address on the platform read (t.me, vk.com): not model input.
+    learned_platform_hosts: tuple[str, ...] = ()
     # Words (skeleton form) whose Cyrillic spelling is another word than their Latin one
     # (портфолио = work samples, portfolio = investments): the lexicon reads them apart.
     learned_script_words: tuple[str, ...] = ()
@@ -332,12 +337,18 @@ def _load_signals(
             hashtag_min_len=int(dec.get("hashtag_min_len", 4)),
             max_evidence_per_rule=int(dec.get("max_evidence_per_rule", 8)),
             learned_weight=float(dec.get("learned_weight", 1.0)),
+            learned_min_terms=int(dec.get("learned_min_terms", 0)),
+            learned_platform_hosts=tuple(
+                str(h).strip().lower() for h in dec.get("learned_platform_hosts") or ()
+            ),
             learned_script_words=tuple(
                 normalize_term(str(w)) for w in dec.get("learned_script_words") or ()
             ),
         )
         if not 0.0 <= decision.learned_weight <= 1.0:
             c.add(path, line_of(data, "decision"), "decision: learned_weight must be in [0, 1]")
+        if decision.learned_min_terms < 0:
+            c.add(path, line_of(data, "decision"), "decision: learned_min_terms must be 0 or more")
         for lab in decision.precedence:
             if lab not in SCAM_LABELS:
                 c.add(path, line_of(data, "decision"), f"decision: unknown label {lab!r}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.rules.evaluation import Evaluation
-from crawler.rules.learned import FORMAT, LearnedLexicon, ngrams
+from crawler.rules.learned import FORMAT, LearnedLexicon, blend, ngrams
 from crawler.rules.model import LABELS
 
 PARAMS: dict[str, Any] = {
@@ -99,15 +99,6 @@ def fit(texts: Sequence[str], labels: Sequence[str], params: Mapping[str, Any] =
     return vec, clf
 
 
-def blend_label(probs: Sequence[float], labels: Sequence[str], rules_label: str, w: float) -> str:
-    scores = [
-        (1 - w) * p + (w if lab == rules_label else 0.0)
-        for lab, p in zip(labels, probs, strict=True)
-    ]
-    best = max(range(len(scores)), key=lambda i: (scores[i], labels[i] == rules_label))
-    return labels[best]
-
-
 def _f1(gold: Sequence[str], pred: Sequence[str]) -> float:
     ev = Evaluation()
     for g, p in zip(gold, pred, strict=True):
@@ -116,7 +107,7 @@ def _f1(gold: Sequence[str], pred: Sequence[str]) -> float:
 
 
 def leave_one_out(
-    corpora: Sequence[Corpus], w: float, params: Mapping[str, Any] = PARAMS
+    corpora: Sequence[Corpus], w: float, params: Mapping[str, Any] = PARAMS, min_known: int = 0
 ) -> dict[str, dict[str, float]]:
     """Per corpus: macro-F1 of rules only, model only and the blend, the model not seeing it."""
     out: dict[str, dict[str, float]] = {}
@@ -127,14 +118,16 @@ def leave_one_out(
         probs = clf.predict_proba(vec.transform(held.texts))
         classes = [str(c) for c in clf.classes_]
         model = [classes[max(range(len(p)), key=p.__getitem__)] for p in probs]
-        blend = [
-            blend_label(p, classes, r, w) for p, r in zip(probs.tolist(), held.rules, strict=True)
+        vocab = vec.vocabulary_
+        blended = [
+            blend(p, classes, r, w, sum(1 for g in set(ngrams(t)) if g in vocab), min_known)[0]
+            for p, r, t in zip(probs.tolist(), held.rules, held.texts, strict=True)
         ]
         out[held.name] = {
             "n": len(held.labels),
             "rules": round(_f1(held.labels, held.rules), 4),
             "model": round(_f1(held.labels, model), 4),
-            "blend": round(_f1(held.labels, blend), 4),
+            "blend": round(_f1(held.labels, blended), 4),
         }
     return out
 

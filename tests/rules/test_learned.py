@@ -13,7 +13,7 @@ import yaml
 
 from crawler.rules import load_engine
 from crawler.rules.engine import Engine, document
-from crawler.rules.learned import MODEL_FILE, RULE_ID, LearnedLexicon, model_text
+from crawler.rules.learned import MODEL_FILE, RULE_ID, LearnedLexicon, blend
 from crawler.rules.loader import DEFAULT_DATA_DIR, load_ruleset
 
 _spec = importlib.util.spec_from_file_location(
@@ -141,15 +141,19 @@ def test_obfuscated_holdout_scams_are_still_flagged(engine, name, variant) -> No
     assert false_alarms / legit <= 0.05, f"{name}/{variant}: {false_alarms}/{legit} false alarms"
 
 
-def _data_copy(tmp_path: Path, weight: float) -> Path:
+def _data_copy(tmp_path: Path, weight: float, min_terms: int | None = None) -> Path:
     data = tmp_path / "data"
     shutil.copytree(DEFAULT_DATA_DIR, data)
     path = data / "signals.yaml"
     text = path.read_text("utf-8")
-    current = yaml.safe_load(text)["decision"]["learned_weight"]
-    old = f"learned_weight: {current}"
-    assert text.count(old) == 1
-    path.write_text(text.replace(old, f"learned_weight: {weight}"), "utf-8")
+    decision = yaml.safe_load(text)["decision"]
+    for key, value in (("learned_weight", weight), ("learned_min_terms", min_terms)):
+        if value is None:
+            continue
+        old = f"{key}: {decision[key]}"
+        assert text.count(old) == 1
+        text = text.replace(old, f"{key}: {value}")
+    path.write_text(text, "utf-8")
     return data
 
 
@@ -164,11 +168,11 @@ def test_the_blend_weight_comes_from_the_data_file(engine, tmp_path) -> None:
     assert alone.learned is None
     assert [alone.classify(r).label for r in rows] == [rules_only.classify(r).label for r in rows]
 
-    model = load_engine(_data_copy(tmp_path / "zero", 0.0))
+    model = load_engine(_data_copy(tmp_path / "zero", 0.0, min_terms=0))
     lex = model.learned
     assert lex is not None
     for r in rows[:40]:
-        text = model_text(document(r)[0].norm.text, str(r.get("url") or ""))
+        text = model.model_input(document(r)[0], str(r.get("url") or ""))
         probs = lex.predict(text).probs
         assert model.classify(r).label == lex.labels[max(range(3), key=probs.__getitem__)]
 
@@ -212,3 +216,38 @@ def test_rules_train_prints_held_out_scores_and_writes_a_loadable_model(tmp_path
     assert set(model.meta["leave_one_corpus_out_macro_f1"]["holdout_wild"]) >= {"rules", "blend"}
     again = CliRunner().invoke(build_app(), ["rules", "train", *files, "--out", str(out)])
     assert again.exit_code == 0 and LearnedLexicon.load(out).version == 1  # same weights
+
+
+def test_the_lexicon_flags_nothing_the_rules_left_legit_on_a_text_it_barely_knows(tmp_path) -> None:
+    # "day", "tomorrow", "at night" and a number: a weather post the lexicon reads as a pitch.
+    ad = {"text": "Алматыда ертең күн бұлтты болады, түнде +3, күндіз +12 градус."}
+    rules_only = load_engine(_data_copy(tmp_path / "rules", 1.0))
+    assert rules_only.classify(ad).label == "legit"
+    no_floor = load_engine(_data_copy(tmp_path / "floor0", 0.25, min_terms=0))
+    assert no_floor.learned is not None
+    pred = no_floor.learned.predict(no_floor.model_input(document(ad)[0], ""))
+    assert pred.known < 10
+    floor = load_engine(_data_copy(tmp_path / "floor10", 0.25, min_terms=10))
+    assert floor.classify(ad).label == "legit"
+
+
+def test_a_platform_url_is_not_read_by_the_lexicon(engine) -> None:
+    text = {"text": "Kaspi запускает новый сервис"}
+    on_platform = {**text, "url": "https://t.me/some_channel/2003"}
+    own_site = {**text, "url": "https://kaspi-invest.top/lp"}
+
+    def read(ad: dict[str, str]) -> str:
+        return engine.model_input(document(ad)[0], ad.get("url", ""))
+
+    assert read(on_platform) == read(text) == "kaspi zapuskaet novii servis"
+    assert read(own_site).endswith("kaspi invest top")
+
+
+def test_blend_lets_the_lexicon_flag_only_with_enough_known_ngrams() -> None:
+    labels = ("fake_investment", "legit", "recovery_scam")
+    probs = (0.8, 0.15, 0.05)
+    assert blend(probs, labels, "legit", 0.25, known=12, min_known=10)[0] == "fake_investment"
+    assert blend(probs, labels, "legit", 0.25, known=9, min_known=10)[0] == "legit"
+    # it may still clear what the rules flagged, and agree with them, on a short text
+    assert blend((0.1, 0.85, 0.05), labels, "fake_investment", 0.25, 3, 10)[0] == "legit"
+    assert blend(probs, labels, "fake_investment", 0.25, 3, 10)[0] == "fake_investment"
