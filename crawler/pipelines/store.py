@@ -13,6 +13,9 @@ Counters: ``storage/items``, ``storage/ads_new``, ``storage/ads_seen_again``, ``
 The analysts' allowlist (:mod:`storage.allowlist`, filled from the console) is read once per
 batch: an ad whose landing domain or advertiser it covers is stored as ``legit``, whatever the
 rules said, and its current hit (if any) is cleared.
+
+The statements are Core statements on the mapped tables (as in :mod:`storage.sightings`): the
+session here holds no ORM object, and the ORM's bulk bookkeeping only cost time.
 """
 
 from __future__ import annotations
@@ -134,13 +137,14 @@ class BatchWriter:
     def _evidence(session: Session, batch: list[AdItem], ad_ids: list[int], run_id: int) -> int:
         from storage.models import Evidence
 
+        evidence = Evidence.__table__
         rows = [
             ref.row(ad_id, run_id)
             for item, ad_id in zip(batch, ad_ids, strict=True)
             for ref in item.evidence
         ]
         if rows:
-            session.execute(insert(Evidence), rows)
+            session.execute(insert(evidence), rows)
         return len(rows)
 
     @staticmethod
@@ -149,6 +153,7 @@ class BatchWriter:
         :func:`storage.sightings.link_indicators`: a few statements per batch, not per ad)."""
         from storage.models import AdIndicator, Indicator, utcnow
 
+        indicators, ad_indicators = Indicator.__table__, AdIndicator.__table__
         wanted: dict[int, set[tuple[str, str]]] = {}
         for item, ad_id in zip(batch, ad_ids, strict=True):
             pairs = {(k, v[:255]) for k, v in item.indicators if v}
@@ -160,17 +165,18 @@ class BatchWriter:
         found: dict[tuple[str, str], int] = {}
         for start in range(0, len(every), CHUNK):
             rows = session.execute(
-                select(Indicator.kind, Indicator.value, Indicator.id).where(
-                    tuple_(Indicator.kind, Indicator.value).in_(every[start : start + CHUNK])
+                select(indicators.c.kind, indicators.c.value, indicators.c.id).where(
+                    tuple_(indicators.c.kind, indicators.c.value).in_(every[start : start + CHUNK])
                 )
             )
             found.update({(k, v): i for k, v, i in rows})
         missing = [pair for pair in every if pair not in found]
         if missing:
             now = utcnow()
+            # keyed by (kind, value): no ordered RETURNING (on SQLite, one statement per row)
             rows = session.execute(
-                insert(Indicator).returning(
-                    Indicator.kind, Indicator.value, Indicator.id, sort_by_parameter_order=True
+                insert(indicators).returning(
+                    indicators.c.kind, indicators.c.value, indicators.c.id
                 ),
                 [{"kind": k, "value": v, "first_seen": now} for k, v in missing],
             )
@@ -181,8 +187,8 @@ class BatchWriter:
             linked.update(
                 (ad_id, indicator_id)
                 for ad_id, indicator_id in session.execute(
-                    select(AdIndicator.ad_id, AdIndicator.indicator_id).where(
-                        AdIndicator.ad_id.in_(ads[start : start + CHUNK])
+                    select(ad_indicators.c.ad_id, ad_indicators.c.indicator_id).where(
+                        ad_indicators.c.ad_id.in_(ads[start : start + CHUNK])
                     )
                 )
             )
@@ -193,7 +199,7 @@ class BatchWriter:
             if (ad_id, found[pair]) not in linked
         ]
         if links:
-            session.execute(insert(AdIndicator), links)
+            session.execute(insert(ad_indicators), links)
         return len(links)
 
     @staticmethod
@@ -206,6 +212,7 @@ class BatchWriter:
         from storage.models import LandingTarget, utcnow
         from storage.sightings import registrable_host
 
+        targets = LandingTarget.__table__
         wanted: dict[str, tuple[str, int, str]] = {}
         for item, ad_id in zip(batch, ad_ids, strict=True):
             for url in (item.landing_url, *item.links):
@@ -219,8 +226,8 @@ class BatchWriter:
         for start in range(0, len(hashes), CHUNK):
             known.update(
                 session.scalars(
-                    select(LandingTarget.url_hash).where(
-                        LandingTarget.url_hash.in_(hashes[start : start + CHUNK])
+                    select(targets.c.url_hash).where(
+                        targets.c.url_hash.in_(hashes[start : start + CHUNK])
                     )
                 )
             )
@@ -239,5 +246,5 @@ class BatchWriter:
             if h not in known
         ]
         if rows:
-            session.execute(insert(LandingTarget), rows)
+            session.execute(insert(targets), rows)
         return len(rows)
