@@ -25,8 +25,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, tuple_
+from sqlalchemy.orm import configure_mappers
 
 from crawler.items import AdItem
+from storage.allowlist import allowlisted, is_allowlisted
+from storage.landing import url_hash
+from storage.models import AdIndicator, Evidence, Indicator, LandingTarget, utcnow
+from storage.sightings import (
+    AdSighting,
+    HitData,
+    attach_hits,
+    record_sightings,
+    registrable_host,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -50,11 +61,12 @@ class BatchWriter:
         self.run_id = run_id
         self.ruleset = ruleset
         self.warc = warc
+        # The allowlist read is an ORM statement: map the models now, at start-up, rather than
+        # in the crawl's first batch.
+        configure_mappers()
 
     def write(self, batch: list[AdItem]) -> Counter[str]:
         """One transaction for the batch; returns the counters."""
-        from storage.sightings import AdSighting, record_sightings
-
         if self.warc is not None:
             self.warc.sync()  # the records must be on disk before rows point at them
         now = datetime.now(UTC)
@@ -97,9 +109,6 @@ class BatchWriter:
         ruleset: str,
         counts: Counter[str],
     ) -> int:
-        from storage.allowlist import allowlisted, is_allowlisted
-        from storage.sightings import HitData, attach_hits
-
         domains, advertisers = allowlisted(session)
         verdicts = []
         for item, ad_id in zip(batch, ad_ids, strict=True):
@@ -135,8 +144,6 @@ class BatchWriter:
 
     @staticmethod
     def _evidence(session: Session, batch: list[AdItem], ad_ids: list[int], run_id: int) -> int:
-        from storage.models import Evidence
-
         evidence = Evidence.__table__
         rows = [
             ref.row(ad_id, run_id)
@@ -151,8 +158,6 @@ class BatchWriter:
     def _indicators(session: Session, batch: list[AdItem], ad_ids: list[int]) -> int:
         """Link each ad to its indicators, for the whole batch at once (the batch form of
         :func:`storage.sightings.link_indicators`: a few statements per batch, not per ad)."""
-        from storage.models import AdIndicator, Indicator, utcnow
-
         indicators, ad_indicators = Indicator.__table__, AdIndicator.__table__
         wanted: dict[int, set[tuple[str, str]]] = {}
         for item, ad_id in zip(batch, ad_ids, strict=True):
@@ -208,10 +213,6 @@ class BatchWriter:
         batch at once (the batch form of :func:`storage.landing.queue_landing_targets`); the
         target's origin is the kind of source that found it; a URL found in several ads keeps
         the first."""
-        from storage.landing import url_hash
-        from storage.models import LandingTarget, utcnow
-        from storage.sightings import registrable_host
-
         targets = LandingTarget.__table__
         wanted: dict[str, tuple[str, int, str]] = {}
         for item, ad_id in zip(batch, ad_ids, strict=True):
