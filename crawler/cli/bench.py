@@ -178,13 +178,18 @@ def bench_crawl(
     def load() -> str:
         return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
-    typer.echo(f"machine: {os.cpu_count()} CPUs, load average {load()}; "
-               f"ad pages of about {len(ad_page(1)) / 1024:.1f} KB")
+    typer.echo(
+        f"machine: {os.cpu_count()} CPUs, load average {load()}; "
+        f"ad pages of about {len(ad_page(1)) / 1024:.1f} KB"
+    )
     for size in [pages] + ([big] if big and big != pages else []):
         f = run(size, rounds)
         for r in (f.bare, f.full):
-            extra = (f", pipeline worker {r['workers_peak_rss_mb']:.0f} MB"
-                     if r["mode"] == "full" and r["workers_peak_rss_mb"] else "")
+            extra = (
+                f", pipeline worker {r['workers_peak_rss_mb']:.0f} MB"
+                if r["mode"] == "full" and r["workers_peak_rss_mb"]
+                else ""
+            )
             typer.echo(
                 f"{size:>6} pages  {r['mode']:<4}: {r['items']} items in {r['seconds']:.1f} s = "
                 f"{r['per_second']:,.0f} pages/s ({r['per_cpu_second']:,.0f} per CPU-second), "

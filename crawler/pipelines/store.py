@@ -93,9 +93,7 @@ class BatchWriter:
             counts["storage/items"] = len(batch)
             counts["storage/ads_new"] = sum(o.is_new for o in outcomes)
             counts["storage/ads_seen_again"] = len(outcomes) - counts["storage/ads_new"]
-            counts["storage/hits"] = self._verdicts(
-                session, batch, ad_ids, self.ruleset, counts
-            )
+            counts["storage/hits"] = self._verdicts(session, batch, ad_ids, self.ruleset, counts)
             counts["storage/evidence_rows"] = self._evidence(session, batch, ad_ids, self.run_id)
             counts["storage/indicator_links"] = self._indicators(session, batch, ad_ids)
             counts["storage/landing_queued"] = self._landing(session, batch, ad_ids)
