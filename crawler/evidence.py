@@ -13,6 +13,12 @@ so it can be read from its offset alone) with:
   ``evidence.sha256`` column, with ``warc_path`` (relative to the evidence directory),
   ``warc_offset`` and ``warc_record_id``.
 
+Records are buffered in memory and reach the file (flushed and fsynced) in :meth:`WarcStore.sync`,
+which the store stage calls before the database rows that point at them are committed, and in
+:meth:`WarcStore.close`; warcio's flush after every record is not passed on (one write per batch,
+not one per record). A record whose rows were never committed may be lost with a killed process;
+a record that a row points at never is.
+
 :func:`verify` re-reads every record the database points at and re-hashes its payload.
 """
 
@@ -37,6 +43,7 @@ from crawler.items import Capture
 
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 _REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 404: "Not Found"}
+_BUFFER = 1 << 20  # bytes of records held between syncs before a write reaches the file anyway
 
 
 def sha256_hex(data: bytes) -> str:
@@ -75,6 +82,25 @@ class EvidenceRef:
         }
 
 
+class _BatchedFile:
+    """The run's file as warcio sees it: writes go to a large buffer; warcio's flush after each
+    record is ignored (:meth:`WarcStore.sync` flushes)."""
+
+    __slots__ = ("fh",)
+
+    def __init__(self, fh: BinaryIO):
+        self.fh = fh
+
+    def write(self, data: bytes) -> int:
+        return self.fh.write(data)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def flush(self) -> None:
+        pass
+
+
 def run_file_name(source: str, run_id: int, started: datetime | None = None) -> str:
     stamp = (started or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     return f"{source}/{stamp}-run{run_id}.warc.gz"
@@ -96,8 +122,8 @@ class WarcStore:
     def _open(self) -> WARCWriter:
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "ab")  # noqa: SIM115 - closed in close()
-            self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
+            self._fh = open(self.path, "ab", buffering=_BUFFER)  # noqa: SIM115 - see close()
+            self._writer = WARCWriter(_BatchedFile(self._fh), gzip=True, warc_version="1.1")
             if self._fh.tell() == 0:
                 info = {"software": "scamradar", "format": "WARC File Format 1.1", **self.info}
                 self._writer.write_record(self._writer.create_warcinfo_record(self.path.name, info))

@@ -6,7 +6,7 @@ normalise → classify (the rule engine) → evidence (WARC) → store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,13 @@ class Capture:
     body: bytes
     fetched_at: datetime
     kind: str = "page"  # page | landing | landing_bot | api
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Items cross to the pipeline worker pickled, a batch at a time: field values in order
+        # pickle in about half the time of the default form for slotted classes (a state dict
+        # per object) and leave no garbage for the collector.
+        values = (self.url, self.status, self.headers, self.body, self.fetched_at, self.kind)
+        return (Capture, values)
 
 
 @dataclass(slots=True)
@@ -47,3 +54,10 @@ class AdItem:
     verdict: Any = None
     indicators: list[tuple[str, str]] = field(default_factory=list)
     evidence: list[Any] = field(default_factory=list)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # as Capture.__reduce__: every field, in declaration order
+        return (AdItem, tuple(getattr(self, name) for name in _AD_FIELDS))
+
+
+_AD_FIELDS = tuple(f.name for f in fields(AdItem))

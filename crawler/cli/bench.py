@@ -164,21 +164,32 @@ def bench_crawl(
     big: int = typer.Option(
         10_000, "--big", min=0, help="Also crawl a site this large, for memory (0: skip)."
     ),
+    rounds: int = typer.Option(
+        2, "--rounds", min=1, help="Rounds per size, ordered bare, full, full, bare, …"
+    ),
 ) -> None:
-    """Crawl a synthetic local site of ad pages twice, bare and with the full pipeline into
-    SQLite; print pages/s of both, the ratio, and peak RSS (each crawl in its own process)."""
+    """Crawl a synthetic local site of ad pages bare and with the full pipeline into SQLite,
+    in rounds; print pages/s of both (medians), the ratio, and peak RSS (each crawl in its own
+    process)."""
     import os
 
     from crawler.benchcrawl import ad_page, run
 
-    typer.echo(f"machine: {os.cpu_count()} CPUs, load average "
-               f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
-               f"ad pages of about {len(ad_page(1)) / 1024:.1f} KB")
+    def load() -> str:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+    typer.echo(
+        f"machine: {os.cpu_count()} CPUs, load average {load()}; "
+        f"ad pages of about {len(ad_page(1)) / 1024:.1f} KB"
+    )
     for size in [pages] + ([big] if big and big != pages else []):
-        f = run(size)
+        f = run(size, rounds)
         for r in (f.bare, f.full):
-            extra = (f", pipeline worker {r['workers_peak_rss_mb']:.0f} MB"
-                     if r["mode"] == "full" and r["workers_peak_rss_mb"] else "")
+            extra = (
+                f", pipeline worker {r['workers_peak_rss_mb']:.0f} MB"
+                if r["mode"] == "full" and r["workers_peak_rss_mb"]
+                else ""
+            )
             typer.echo(
                 f"{size:>6} pages  {r['mode']:<4}: {r['items']} items in {r['seconds']:.1f} s = "
                 f"{r['per_second']:,.0f} pages/s ({r['per_cpu_second']:,.0f} per CPU-second), "
@@ -188,9 +199,13 @@ def bench_crawl(
         typer.echo(
             f"{size:>6} pages  full: crawl process {full['crawl_cpu_seconds'] * 1000 / size:.2f} "
             f"ms CPU per page (bare {f.bare['crawl_cpu_seconds'] * 1000 / size:.2f}), pipeline "
-            f"worker {full['worker_cpu_seconds'] * 1000 / size:.2f} ms CPU per page"
+            f"worker {full['worker_cpu_seconds'] * 1000 / size:.2f} ms CPU per page (and "
+            f"{full['worker_startup_cpu_seconds']:.2f} s to start), waited for it "
+            f"{full['backpressure_seconds']:.2f} s"
         )
+        rounds_text = ", ".join(f"{x:.0%}" for x in f.round_ratios)
         typer.echo(
             f"{size:>6} pages  full/bare: {f.ratio:.0%} of the bare throughput "
-            f"({f.cpu_ratio:.0%} per CPU-second; target 85%)"
+            f"({f.cpu_ratio:.0%} per CPU-second; target 85%); medians of {rounds} rounds "
+            f"({rounds_text}); load average now {load()}"
         )

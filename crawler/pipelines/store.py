@@ -13,6 +13,9 @@ Counters: ``storage/items``, ``storage/ads_new``, ``storage/ads_seen_again``, ``
 The analysts' allowlist (:mod:`storage.allowlist`, filled from the console) is read once per
 batch: an ad whose landing domain or advertiser it covers is stored as ``legit``, whatever the
 rules said, and its current hit (if any) is cleared.
+
+The statements are Core statements on the mapped tables (as in :mod:`storage.sightings`): the
+session here holds no ORM object, and the ORM's bulk bookkeeping only cost time.
 """
 
 from __future__ import annotations
@@ -22,8 +25,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, tuple_
+from sqlalchemy.orm import configure_mappers
 
 from crawler.items import AdItem
+from storage.allowlist import allowlisted, is_allowlisted
+from storage.landing import url_hash
+from storage.models import AdIndicator, Evidence, Indicator, LandingTarget, utcnow
+from storage.sightings import (
+    AdSighting,
+    HitData,
+    attach_hits,
+    record_sightings,
+    registrable_host,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -47,11 +61,12 @@ class BatchWriter:
         self.run_id = run_id
         self.ruleset = ruleset
         self.warc = warc
+        # The allowlist read is an ORM statement: map the models now, at start-up, rather than
+        # in the crawl's first batch.
+        configure_mappers()
 
     def write(self, batch: list[AdItem]) -> Counter[str]:
         """One transaction for the batch; returns the counters."""
-        from storage.sightings import AdSighting, record_sightings
-
         if self.warc is not None:
             self.warc.sync()  # the records must be on disk before rows point at them
         now = datetime.now(UTC)
@@ -78,9 +93,7 @@ class BatchWriter:
             counts["storage/items"] = len(batch)
             counts["storage/ads_new"] = sum(o.is_new for o in outcomes)
             counts["storage/ads_seen_again"] = len(outcomes) - counts["storage/ads_new"]
-            counts["storage/hits"] = self._verdicts(
-                session, batch, ad_ids, self.ruleset, counts
-            )
+            counts["storage/hits"] = self._verdicts(session, batch, ad_ids, self.ruleset, counts)
             counts["storage/evidence_rows"] = self._evidence(session, batch, ad_ids, self.run_id)
             counts["storage/indicator_links"] = self._indicators(session, batch, ad_ids)
             counts["storage/landing_queued"] = self._landing(session, batch, ad_ids)
@@ -94,9 +107,6 @@ class BatchWriter:
         ruleset: str,
         counts: Counter[str],
     ) -> int:
-        from storage.allowlist import allowlisted, is_allowlisted
-        from storage.sightings import HitData, attach_hits
-
         domains, advertisers = allowlisted(session)
         verdicts = []
         for item, ad_id in zip(batch, ad_ids, strict=True):
@@ -132,23 +142,21 @@ class BatchWriter:
 
     @staticmethod
     def _evidence(session: Session, batch: list[AdItem], ad_ids: list[int], run_id: int) -> int:
-        from storage.models import Evidence
-
+        evidence = Evidence.__table__
         rows = [
             ref.row(ad_id, run_id)
             for item, ad_id in zip(batch, ad_ids, strict=True)
             for ref in item.evidence
         ]
         if rows:
-            session.execute(insert(Evidence), rows)
+            session.execute(insert(evidence), rows)
         return len(rows)
 
     @staticmethod
     def _indicators(session: Session, batch: list[AdItem], ad_ids: list[int]) -> int:
         """Link each ad to its indicators, for the whole batch at once (the batch form of
         :func:`storage.sightings.link_indicators`: a few statements per batch, not per ad)."""
-        from storage.models import AdIndicator, Indicator, utcnow
-
+        indicators, ad_indicators = Indicator.__table__, AdIndicator.__table__
         wanted: dict[int, set[tuple[str, str]]] = {}
         for item, ad_id in zip(batch, ad_ids, strict=True):
             pairs = {(k, v[:255]) for k, v in item.indicators if v}
@@ -160,17 +168,18 @@ class BatchWriter:
         found: dict[tuple[str, str], int] = {}
         for start in range(0, len(every), CHUNK):
             rows = session.execute(
-                select(Indicator.kind, Indicator.value, Indicator.id).where(
-                    tuple_(Indicator.kind, Indicator.value).in_(every[start : start + CHUNK])
+                select(indicators.c.kind, indicators.c.value, indicators.c.id).where(
+                    tuple_(indicators.c.kind, indicators.c.value).in_(every[start : start + CHUNK])
                 )
             )
             found.update({(k, v): i for k, v, i in rows})
         missing = [pair for pair in every if pair not in found]
         if missing:
             now = utcnow()
+            # keyed by (kind, value): no ordered RETURNING (on SQLite, one statement per row)
             rows = session.execute(
-                insert(Indicator).returning(
-                    Indicator.kind, Indicator.value, Indicator.id, sort_by_parameter_order=True
+                insert(indicators).returning(
+                    indicators.c.kind, indicators.c.value, indicators.c.id
                 ),
                 [{"kind": k, "value": v, "first_seen": now} for k, v in missing],
             )
@@ -181,8 +190,8 @@ class BatchWriter:
             linked.update(
                 (ad_id, indicator_id)
                 for ad_id, indicator_id in session.execute(
-                    select(AdIndicator.ad_id, AdIndicator.indicator_id).where(
-                        AdIndicator.ad_id.in_(ads[start : start + CHUNK])
+                    select(ad_indicators.c.ad_id, ad_indicators.c.indicator_id).where(
+                        ad_indicators.c.ad_id.in_(ads[start : start + CHUNK])
                     )
                 )
             )
@@ -193,7 +202,7 @@ class BatchWriter:
             if (ad_id, found[pair]) not in linked
         ]
         if links:
-            session.execute(insert(AdIndicator), links)
+            session.execute(insert(ad_indicators), links)
         return len(links)
 
     @staticmethod
@@ -202,10 +211,7 @@ class BatchWriter:
         batch at once (the batch form of :func:`storage.landing.queue_landing_targets`); the
         target's origin is the kind of source that found it; a URL found in several ads keeps
         the first."""
-        from storage.landing import url_hash
-        from storage.models import LandingTarget, utcnow
-        from storage.sightings import registrable_host
-
+        targets = LandingTarget.__table__
         wanted: dict[str, tuple[str, int, str]] = {}
         for item, ad_id in zip(batch, ad_ids, strict=True):
             for url in (item.landing_url, *item.links):
@@ -219,8 +225,8 @@ class BatchWriter:
         for start in range(0, len(hashes), CHUNK):
             known.update(
                 session.scalars(
-                    select(LandingTarget.url_hash).where(
-                        LandingTarget.url_hash.in_(hashes[start : start + CHUNK])
+                    select(targets.c.url_hash).where(
+                        targets.c.url_hash.in_(hashes[start : start + CHUNK])
                     )
                 )
             )
@@ -239,5 +245,5 @@ class BatchWriter:
             if h not in known
         ]
         if rows:
-            session.execute(insert(LandingTarget), rows)
+            session.execute(insert(targets), rows)
         return len(rows)
