@@ -58,6 +58,13 @@ _DOMAIN_RE = re.compile(
 )
 
 
+# Cheap tests that spare most texts the costly passes: a phone number has seven digits or more
+# (separated by at most three spaces, dots, dashes or brackets); a bare domain has a letter or
+# digit, a dot and two letters.
+_PHONE_HINT_RE = re.compile(r"\d(?:[\s().\-]{0,3}\d){6}")
+_DOMAIN_HINT_RE = re.compile(r"[a-z0-9\u0400-\u04ff]\.(?:[a-z]{2}|xn--|қаз)", re.IGNORECASE)
+
+
 @lru_cache(maxsize=1)
 def _known_suffixes() -> frozenset[str]:
     return frozenset(s.rsplit(".", 1)[-1] for s in _extractor().tlds)
@@ -107,7 +114,12 @@ def extract_indicators(text: str) -> list[Indicator]:
             out.append(Indicator("card", digits, m.start(1), m.end(1)))
             taken.append(m.span(1))
     wa_words = [m.end() for m in _WA_WORD_RE.finditer(text)]
-    for pm in phonenumbers.PhoneNumberMatcher(text, "KZ", leniency=phonenumbers.Leniency.POSSIBLE):
+    phones = (
+        phonenumbers.PhoneNumberMatcher(text, "KZ", leniency=phonenumbers.Leniency.POSSIBLE)
+        if _PHONE_HINT_RE.search(text)
+        else ()
+    )
+    for pm in phones:
         s, e = pm.start, pm.end
         if not free(s, e):
             continue
@@ -122,7 +134,7 @@ def extract_indicators(text: str) -> list[Indicator]:
             out.append(Indicator("domain", d, m.start(), m.end()))
             taken.append(m.span())
     suffixes = _known_suffixes()
-    for m in _DOMAIN_RE.finditer(text):
+    for m in _DOMAIN_RE.finditer(text) if _DOMAIN_HINT_RE.search(text) else ():
         if not free(*m.span(1)):
             continue
         tld = m.group(1).rsplit(".", 1)[-1].lower()

@@ -34,3 +34,13 @@ def test_invalid_iban_and_card_checksums_are_ignored() -> None:
 
 def test_empty_text_has_no_indicators() -> None:
     assert extract_indicators("") == []
+
+
+def test_a_salary_range_is_not_a_phone_number() -> None:
+    text = "Смены 2/2, 12 000–15 000 ₸ за смену, выплаты еженедельно. Тел. в профиле"
+    assert [i for i in extract_indicators(text) if i.kind == "phone"] == []
+    spaced = "звоните 8 700 123 45 67 или 8(701)765-43-21"
+    assert [i.value for i in extract_indicators(spaced) if i.kind == "phone"] == [
+        "+77001234567",
+        "+77017654321",
+    ]
