@@ -124,18 +124,20 @@ class LearnedLexicon:
         self.intercept: tuple[float, ...] = tuple(float(b) for b in data["intercept"])
         # Inference looks each of the document's n-grams up once, at C speed, in ``_rows``:
         # n-gram -> (idf squared, idf times each label's weight); the columns of the rows found
-        # are then summed. ``_explain`` holds, for the n-grams shown as evidence, the idf and the
-        # push toward each label (its weight minus the others' mean weight). N-grams with pruned
-        # weights count in the norm only.
+        # are then summed. ``_toward[k]`` holds the n-grams that push toward label k (its weight
+        # above the others' mean weight) with their idf and that push: the candidates to show as
+        # evidence. N-grams with pruned weights count in the norm only.
         self._rows: dict[str, tuple[float, float, float, float]] = {}
-        self._explain: dict[str, tuple[float, float, float, float]] = {}
+        self._toward: tuple[dict[str, tuple[float, float]], ...] = ({}, {}, {})
         for term, row in data["terms"].items():
             if len(row) != 4:
                 raise ValueError(f"{path}: term {term!r} needs idf and 3 weights")
             idf, w0, w1, w2 = (float(v) for v in row)
             self._rows[term] = (idf * idf, idf * w0, idf * w1, idf * w2)
             pushes = (w0 - (w1 + w2) / 2, w1 - (w0 + w2) / 2, w2 - (w0 + w1) / 2)
-            self._explain[term] = (idf, *pushes)
+            for toward, push in zip(self._toward, pushes, strict=True):
+                if push > 0:
+                    toward[term] = (idf, push)
         for term, idf in data.get("norm_only", {}).items():
             self._rows[term] = (float(idf) ** 2, 0.0, 0.0, 0.0)
         self.meta: dict[str, Any] = data.get("meta", {})
@@ -172,18 +174,14 @@ class LearnedLexicon:
     def top_terms(self, pred: Prediction, label: str, n: int = 5) -> list[tuple[str, float]]:
         """The ``n`` n-grams that pushed hardest toward ``label`` (against the other labels'
         mean), with how much (tf-idf value times the weight difference)."""
-        k = 1 + self.labels.index(label)
-        explain, counts, log = self._explain, pred.counts, math.log
-        best = heapq.nlargest(
-            n,
-            [
-                ((row[0] * (1.0 + log(counts[g])) if counts[g] > 1 else row[0]) * row[k], g)
-                for g, row in zip(counts, map(explain.get, counts), strict=True)
-                if row is not None
-            ],
-        )
+        toward, counts, log = self._toward[self.labels.index(label)], pred.counts, math.log
+        scored = []
+        for g in toward.keys() & counts.keys():
+            idf, push = toward[g]
+            tf = counts[g]
+            scored.append(((idf * (1.0 + log(tf)) if tf > 1 else idf) * push, g))
         inv = pred.inv_norm
-        return [(g, p * inv) for p, g in best if p > 0]
+        return [(g, p * inv) for p, g in heapq.nlargest(n, scored)]
 
 
 def blend(
