@@ -10,16 +10,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from storage.db import make_engine
+from storage.models import CrawlRun
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crawl"
@@ -120,3 +122,21 @@ def telegram_source(server: Any, **params: Any) -> dict[str, Any]:
         "channels": ["almaty_zhanalyq_demo"],
         **params,
     }
+
+
+@contextmanager
+def db_session(url: str) -> Iterator[Session]:
+    """A session on the crawl's database (its engine disposed of afterwards)."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def last_run(session: Session) -> CrawlRun:
+    """The newest crawl run."""
+    run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+    assert run is not None, "no crawl run recorded"
+    return run

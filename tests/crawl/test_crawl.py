@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
 from httpserver import FixtureServer
@@ -13,21 +12,7 @@ from sqlalchemy.orm import Session
 from storage.db import make_engine
 from storage.models import Ad, CrawlRun, Evidence, Hit, LandingTarget
 
-from .conftest import Crawl, fixture_bytes, telegram_routes, telegram_source
-
-
-@contextmanager
-def _session(url: str) -> Iterator[Session]:
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _run(session: Session) -> CrawlRun:
-    return session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+from .conftest import Crawl, db_session, fixture_bytes, last_run, telegram_routes, telegram_source
 
 
 def test_a_channel_is_paged_back_to_its_start_and_stored_with_evidence(
@@ -43,9 +28,9 @@ def test_a_channel_is_paged_back_to_its_start_and_stored_with_evidence(
         "/s/almaty_zhanalyq_demo?before=4812",
         "/s/almaty_zhanalyq_demo?before=4809",
     ]
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         assert s.scalar(select(func.count()).select_from(Ad)) == 9
-        run = _run(s)
+        run = last_run(s)
         assert (run.status, run.items, run.ads_new, run.errors) == ("finished", 9, 9, 0)
         assert run.hits == s.scalar(select(func.count()).select_from(Hit)) > 0
         assert run.stats["telegram/pages"] == 3
@@ -70,13 +55,13 @@ def test_the_same_crawl_twice_stores_no_duplicate_and_moves_times_seen(
     telegram_routes(http_server)
     crawl.write_sources([telegram_source(http_server)])
     assert crawl.crawl("almaty_tg").returncode == 0
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         first = {a.external_id: (a.times_seen, a.last_seen) for a in s.scalars(select(Ad))}
     second = crawl.crawl("almaty_tg")
     assert second.returncode == 0, second.stderr[-3000:]
     # the first page already holds stored posts: no need to page back again
     assert "5 items, 0 new, 5 seen again" in second.stdout
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         ads = {a.external_id: a for a in s.scalars(select(Ad))}
         assert len(ads) == len(first) == 9
         newest = ads["almaty_zhanalyq_demo/4816"]
@@ -99,7 +84,7 @@ def test_search_terms_are_crawled_and_max_pages_is_respected(
     assert done.returncode == 0, done.stderr[-3000:]
     paths = sorted(r.path for r in http_server.requests if r.path.startswith("/s/"))
     assert len(paths) == 2 and not any("before" in p for p in paths)
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         ids = set(s.scalars(select(Ad.external_id)))
     assert "almaty_zhanalyq_demo/4701" in ids  # only found by the search
 
@@ -121,8 +106,8 @@ def test_a_429_is_retried_after_its_retry_after_and_the_run_finishes(
     assert done.returncode == 0, done.stderr[-3000:]
     hits = http_server.hits("/s/almaty_zhanalyq_demo")
     assert len(hits) == 2
-    with _session(crawl.db_url) as s:
-        run = _run(s)
+    with db_session(crawl.db_url) as s:
+        run = last_run(s)
         assert run.status == "finished" and run.items == 5
         assert run.stats["retry/count"] == 1
         assert run.stats["retry/backoff_seconds"] == pytest.approx(1.0)
@@ -138,8 +123,8 @@ def test_a_source_that_only_errors_ends_failed_with_the_reason(
     done = crawl.crawl("almaty_tg", "-s", "RETRY_TIMES=1")
     assert done.returncode == 1
     assert "almaty_tg: failed" in done.stdout
-    with _session(crawl.db_url) as s:
-        run = _run(s)
+    with db_session(crawl.db_url) as s:
+        run = last_run(s)
         assert run.status == "failed" and run.errors >= 1 and run.items == 0
         assert "no item" in run.error
     assert len(http_server.hits("/s/almaty_zhanalyq_demo")) == 2  # first try + one retry
@@ -155,8 +140,8 @@ def test_a_channel_without_posts_ends_empty_not_finished(
     crawl.write_sources([telegram_source(http_server)])
     done = crawl.crawl("almaty_tg")
     assert done.returncode == 1 and "almaty_tg: empty" in done.stdout
-    with _session(crawl.db_url) as s:
-        run = _run(s)
+    with db_session(crawl.db_url) as s:
+        run = last_run(s)
         assert run.status == "empty" and run.stats["telegram/no_preview"] == 1
 
 
@@ -172,7 +157,7 @@ def test_malformed_html_is_parsed_as_far_as_it_goes(
     crawl.write_sources([telegram_source(http_server, max_pages=1)])
     done = crawl.crawl("almaty_tg")
     assert done.returncode == 0, done.stderr[-3000:]
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         ids = set(s.scalars(select(Ad.external_id)))
     assert {f"almaty_zhanalyq_demo/{n}" for n in range(4812, 4816)} <= ids
 
@@ -191,7 +176,7 @@ def test_a_cp1251_body_with_a_wrong_or_no_charset_is_read_correctly(
     crawl.write_sources([telegram_source(http_server, max_pages=1)])
     done = crawl.crawl("almaty_tg")
     assert done.returncode == 0, done.stderr[-3000:]
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         ad = s.scalar(select(Ad).where(Ad.external_id == "almaty_zhanalyq_demo/4813"))
         assert "Вложите от 90 000 тг" in ad.text
         assert ad.label == "fake_investment"
@@ -211,8 +196,8 @@ def test_a_truncated_body_is_retried_and_never_kept_as_evidence(
     done = crawl.crawl("almaty_tg")
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(http_server.hits("/s/almaty_zhanalyq_demo")) == 2
-    with _session(crawl.db_url) as s:
-        assert _run(s).stats["retry/count"] == 1
+    with db_session(crawl.db_url) as s:
+        assert last_run(s).stats["retry/count"] == 1
         lengths = set(s.scalars(select(Evidence.length)))
     assert lengths == {len(fixture_bytes("telegram_channel.html"))}
 
@@ -257,8 +242,8 @@ def test_the_pipeline_also_runs_inline_without_a_worker_process(
     done = crawl.crawl("almaty_tg", "-s", "SCAMRADAR_PIPELINE_PROCESS=0")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "9 items, 9 new" in done.stdout and "3 evidence records" in done.stdout
-    with _session(crawl.db_url) as s:
-        assert "pipeline/worker_pid" not in _run(s).stats
+    with db_session(crawl.db_url) as s:
+        assert "pipeline/worker_pid" not in last_run(s).stats
     assert crawl.cli("evidence", "verify").returncode == 0
 
 
@@ -299,8 +284,8 @@ def test_a_crawl_stopped_by_sigterm_is_recorded_as_interrupted(
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err[-3000:]
     assert "almaty_tg: interrupted" in out
-    with _session(crawl.db_url) as s:
-        assert _run(s).status == "interrupted"
+    with db_session(crawl.db_url) as s:
+        assert last_run(s).status == "interrupted"
 
 
 def test_a_source_whose_robots_txt_forbids_it_fails_with_that_reason(
@@ -324,7 +309,7 @@ def test_an_allowlisted_advertiser_or_domain_is_stored_legit_whatever_the_rules_
     crawl.write_sources([telegram_source(http_server)])
     first = crawl.crawl("almaty_tg")
     assert first.returncode == 0, first.stderr[-3000:]
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         sponsored = s.scalar(select(Ad).where(Ad.external_id == "almaty_zhanalyq_demo/4813"))
         assert sponsored.label == "fake_investment" and sponsored.hit_id is not None
         domain = sponsored.landing_domain
@@ -338,10 +323,10 @@ def test_an_allowlisted_advertiser_or_domain_is_stored_legit_whatever_the_rules_
 
     again = crawl.crawl("almaty_tg")
     assert again.returncode == 0, again.stderr[-3000:]
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         sponsored = s.scalar(select(Ad).where(Ad.external_id == "almaty_zhanalyq_demo/4813"))
         assert sponsored.label == "legit" and sponsored.hit_id is None
-        assert _run(s).stats["rules/allowlisted"] >= 1
+        assert last_run(s).stats["rules/allowlisted"] >= 1
 
 
 def test_a_javascript_meta_refresh_in_a_hostile_page_does_not_lose_the_page(
@@ -354,7 +339,7 @@ def test_a_javascript_meta_refresh_in_a_hostile_page_does_not_lose_the_page(
     crawl.write_sources([telegram_source(http_server, max_pages=1)])
     done = crawl.crawl("almaty_tg")
     assert done.returncode == 0, done.stderr[-3000:]
-    with _session(crawl.db_url) as s:
-        run = _run(s)
+    with db_session(crawl.db_url) as s:
+        run = last_run(s)
         assert run.status == "finished" and run.items == 5
         assert run.stats["metarefresh/ignored_non_http"] == 1

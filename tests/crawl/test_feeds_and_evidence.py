@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from httpserver import FixtureServer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from storage.db import make_engine
 from storage.models import Ad, CrawlRun, Evidence
 
-from .conftest import Crawl, fixture_bytes
-
-
-@contextmanager
-def _session(url: str) -> Iterator[Session]:
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
+from .conftest import Crawl, db_session, fixture_bytes
 
 
 def _feeds_source(server: FixtureServer) -> dict[str, object]:
@@ -62,7 +48,7 @@ def test_rss_atom_and_google_news_are_stored_and_news_warnings_stay_legit(
     assert done.returncode == 0, done.stderr[-3000:]
     assert "kz_news: finished (run 1): 8 items, 8 new" in done.stdout
     assert "0 flagged" in done.stdout and "0 landing URLs queued" in done.stdout
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         ads = s.scalars(select(Ad)).all()
         assert {a.label for a in ads} == {"legit"}
         google = [a for a in ads if a.extra.get("google_news")]
@@ -87,7 +73,7 @@ def test_a_feed_that_is_html_or_broken_xml_is_an_error_but_recoverable_xml_is_ke
     crawl.write_sources([_feeds_source(http_server)])
     done = crawl.crawl("kz_news")
     assert done.returncode == 0, done.stderr[-3000:]
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         run = s.scalars(select(CrawlRun)).one()
         assert run.status == "finished"  # 1 bad feed out of 3 is not "mostly errors"
         assert run.stats["feeds/not_a_feed"] == 1
@@ -109,7 +95,7 @@ def test_a_cp1251_feed_declared_as_utf8_is_read_correctly(
     crawl.write_sources([source])
     done = crawl.crawl("kz_news")
     assert done.returncode == 0, done.stderr[-3000:]
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         titles = set(s.scalars(select(Ad.title)))
     assert "В Алматы открылась новая велодорожка" in titles
 
@@ -118,7 +104,7 @@ def _crawled(crawl: Crawl, server: FixtureServer) -> list[Evidence]:
     _feed_routes(server)
     crawl.write_sources([_feeds_source(server)])
     assert crawl.crawl("kz_news").returncode == 0
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         return list(s.scalars(select(Evidence).order_by(Evidence.id)))
 
 

@@ -10,8 +10,6 @@ fixture server and crawled through ``scamradar crawl NAME --config FILE`` with `
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,14 +18,12 @@ from httpserver import FixtureServer
 from scrapy.http import Request, XmlResponse
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from crawler.sources import source_from_dict
 from crawler.spiders.feeds import FeedsSpider
-from storage.db import make_engine
-from storage.models import Ad, CrawlRun
+from storage.models import Ad
 
-from .conftest import Crawl
+from .conftest import Crawl, db_session, last_run
 
 VARIANTS = Path(__file__).resolve().parents[1] / "fixtures" / "variants"
 CHANNEL = "kz_bonus_variants_demo"
@@ -36,20 +32,6 @@ HTML = "text/html; charset=utf-8"
 
 def variant(name: str) -> bytes:
     return (VARIANTS / name).read_bytes()
-
-
-@contextmanager
-def _session(url: str) -> Iterator[Session]:
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _last_run(session: Session) -> CrawlRun:
-    return session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
 
 
 def _telegram(server: FixtureServer, channels: list[str], **params: object) -> dict[str, object]:
@@ -81,9 +63,9 @@ def test_a_channel_with_every_kind_of_post_is_read_as_a_reader_sees_it(
     # the "more" link had only an href (no data-before): followed; the page behind it has
     # no "more" link: the start of the channel, paging stops
     assert paths == [f"/s/{CHANNEL}", f"/s/{CHANNEL}?before=200", f"/s/{CHANNEL}?q=Halyk"]
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         ads = {a.external_id.split("/")[1]: a for a in s.scalars(select(Ad))}
-        run = _last_run(s)
+        run = last_run(s)
     # service messages (200, 201) are not posts; a sticker (211), a bare photo (217), a round
     # video (207), a voice note (208) and "Please open Telegram" (216) have nothing to read
     assert sorted(ads) == [
@@ -138,8 +120,8 @@ def test_channels_without_a_preview_or_without_posts_end_the_run_empty(
 
     assert done.returncode == 1
     assert "tg_variants: empty" in done.stdout
-    with _session(crawl.db_url) as s:
-        run = _last_run(s)
+    with db_session(crawl.db_url) as s:
+        run = last_run(s)
         assert s.scalars(select(Ad)).first() is None
     assert run.status == "empty"
     assert run.stats["telegram/no_preview"] == 1 and run.stats["telegram/pages"] == 2
@@ -187,9 +169,9 @@ def test_feeds_of_every_real_shape_keep_their_links_dates_and_text(
     done = crawl.crawl("news_variants")
 
     assert done.returncode == 0, done.stderr[-3000:]
-    with _session(crawl.db_url) as s:
+    with db_session(crawl.db_url) as s:
         ads = {a.url: a for a in s.scalars(select(Ad))}
-        run = _last_run(s)
+        run = last_run(s)
     assert run.status == "finished" and run.items == 9
     assert run.stats["feeds/duplicate_entries"] == 1
     assert all(a.times_seen == 1 for a in ads.values())
