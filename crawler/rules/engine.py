@@ -15,7 +15,7 @@ from crawler.rules.learned import LearnedLexicon, blend, mark_script_words, mode
 from crawler.rules.lexicon import TermScanner
 from crawler.rules.loader import RuleSet
 from crawler.rules.model import FiredRule, Match, Rule, Verdict
-from crawler.rules.normalize import Normalized, normalize
+from crawler.rules.normalize import Normalized, normalize, whole_word_starts
 
 FIELDS = ("title", "text", "advertiser", "url")
 _MAX_FIELD = 200_000  # characters of one field that are analysed (1 MB ads are cut, not refused)
@@ -428,30 +428,21 @@ _NEXT_WORD_RE = re.compile(r"[^a-z0-9]*([a-z0-9]+)")
 def _locate_term(doc: _Doc, term: str) -> tuple[str, int, int, str] | None:
     """(field, start, end, original text) of the first occurrence of a word n-gram of the
     normalised document, or ``None`` if it spans two fields (or cannot be mapped back)."""
-    words = term.split(" ")
+    first, *rest = term.split(" ")
     text = doc.norm.text
-    first = words[0]
-    n = len(text)
-    pos = text.find(first)
-    while pos >= 0:
+    for pos in whole_word_starts(text, first):
         end = pos + len(first)
-        before = text[pos - 1] if pos else " "
-        after = text[end] if end < n else " "
-        if not ("a" <= before <= "z" or "0" <= before <= "9") and not (
-            "a" <= after <= "z" or "0" <= after <= "9"
-        ):
-            for w in words[1:]:
-                m = _NEXT_WORD_RE.match(text, end)
-                if m is None or m.group(1) != w:
-                    break
-                end = m.end(1)
-            else:
-                s, e = doc.norm.span(pos, end)
-                for field, fs, fe in doc.fields:
-                    if fs <= s and e <= fe:
-                        return (field, s - fs, e - fs, doc.norm.original[s:e]) if e > s else None
-                return None
-        pos = text.find(first, pos + 1)
+        for w in rest:
+            m = _NEXT_WORD_RE.match(text, end)
+            if m is None or m.group(1) != w:
+                break
+            end = m.end(1)
+        else:
+            s, e = doc.norm.span(pos, end)
+            for field, fs, fe in doc.fields:
+                if fs <= s and e <= fe:
+                    return (field, s - fs, e - fs, doc.norm.original[s:e]) if e > s else None
+            return None
     return None
 
 

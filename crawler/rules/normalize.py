@@ -26,6 +26,7 @@ import bisect
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -268,26 +269,32 @@ class Normalized:
         """
         w = words[i]
         k = words[:i].count(w)
-        text = self.text
-        n = len(text)
-        pos = text.find(w)
-        while pos >= 0:
-            end = pos + len(w)
-            before = text[pos - 1] if pos else " "
-            after = text[end] if end < n else " "
-            if not ("a" <= before <= "z" or "0" <= before <= "9") and not (
-                "a" <= after <= "z" or "0" <= after <= "9"
-            ):
-                if k == 0:
-                    return pos, end
-                k -= 1
-            pos = text.find(w, pos + 1)
+        for pos in whole_word_starts(self.text, w):
+            if k == 0:
+                return pos, pos + len(w)
+            k -= 1
         raise ValueError(f"word {w!r} not in text")
 
     def tokens(self) -> list[tuple[str, int, int]]:
         if self._tokens is None:
             self._tokens = [(m.group(), *m.span()) for m in _WORD_RE.finditer(self.text)]
         return self._tokens
+
+
+def whole_word_starts(text: str, word: str) -> Iterator[int]:
+    """Where ``word`` stands in a skeleton ``text`` as a whole word (no letter or digit of
+    ``[a-z0-9]`` either side), in order."""
+    n = len(text)
+    pos = text.find(word)
+    while pos >= 0:
+        end = pos + len(word)
+        before = text[pos - 1] if pos else " "
+        after = text[end] if end < n else " "
+        if not ("a" <= before <= "z" or "0" <= before <= "9") and not (
+            "a" <= after <= "z" or "0" <= after <= "9"
+        ):
+            yield pos
+        pos = text.find(word, pos + 1)
 
 
 def _nfkc_with_map(text: str) -> tuple[str, EditMap | None]:
