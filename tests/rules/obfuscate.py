@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
 
 # Cyrillic letter -> Latin look-alike and back (the usual homoglyph swaps).
 CYR_TO_LAT = dict(zip("аеорсхуАВЕКМНОРСТХ", "aeopcxyABEKMHOPCTX", strict=True))
@@ -93,3 +94,37 @@ VARIANTS: dict[str, Callable[[str, random.Random], str]] = {
     "spacing": spacing,
     "translit": translit,
 }
+
+
+class Score(NamedTuple):
+    """How an engine labels the obfuscated variants of a labelled corpus."""
+
+    scams: int
+    kept: int  # scams that keep their own label
+    flagged: int  # scams flagged with any scam label
+    legit: int
+    false_alarms: int  # legit ads flagged
+
+
+def score(
+    engine: Any,
+    rows: Iterable[Mapping[str, Any]],
+    variant: Callable[[str, random.Random], str],
+    rng: random.Random,
+) -> Score:
+    """Classify every row with ``variant`` applied to its text and title, and count."""
+    scams = kept = flagged = legit = false_alarms = 0
+    for row in rows:
+        ad = dict(row)
+        ad["text"] = variant(row["text"], rng)
+        if row.get("title"):
+            ad["title"] = variant(row["title"], rng)
+        label = engine.classify(ad).label
+        if row["label"] == "legit":
+            legit += 1
+            false_alarms += label != "legit"
+        else:
+            scams += 1
+            kept += label == row["label"]
+            flagged += label != "legit"
+    return Score(scams, kept, flagged, legit, false_alarms)

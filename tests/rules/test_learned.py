@@ -122,23 +122,13 @@ def test_a_lexicon_only_flag_still_names_its_ngrams(engine) -> None:
 @pytest.mark.parametrize("variant", sorted(obfuscate.VARIANTS))
 @pytest.mark.parametrize("name", HOLDOUTS)
 def test_obfuscated_holdout_scams_are_still_flagged(engine, name, variant) -> None:
-    fn = obfuscate.VARIANTS[variant]
-    rng = random.Random(20251121)
-    flagged = scams = false_alarms = legit = 0
-    for row in _holdout(name):
-        ad = dict(row)
-        ad["text"] = fn(row["text"], rng)
-        if row.get("title"):
-            ad["title"] = fn(row["title"], rng)
-        label = engine.classify(ad).label
-        if row["label"] == "legit":
-            legit += 1
-            false_alarms += label != "legit"
-        else:
-            scams += 1
-            flagged += label != "legit"
-    assert flagged / scams >= 0.95, f"{name}/{variant}: {flagged}/{scams} scams flagged"
-    assert false_alarms / legit <= 0.05, f"{name}/{variant}: {false_alarms}/{legit} false alarms"
+    s = obfuscate.score(
+        engine, _holdout(name), obfuscate.VARIANTS[variant], random.Random(20251121)
+    )
+    assert s.flagged / s.scams >= 0.95, f"{name}/{variant}: {s.flagged}/{s.scams} scams flagged"
+    assert s.false_alarms / s.legit <= 0.05, (
+        f"{name}/{variant}: {s.false_alarms}/{s.legit} false alarms"
+    )
 
 
 def _data_copy(tmp_path: Path, weight: float, min_terms: int | None = None) -> Path:

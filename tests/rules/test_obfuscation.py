@@ -22,23 +22,11 @@ def test_obfuscated_scams_keep_their_label_and_legit_ads_stay_legit(
     engine, request, corpus, variant
 ) -> None:
     rows = request.getfixturevalue(corpus)
-    fn = obfuscate.VARIANTS[variant]
-    rng = random.Random(20251121)
-    kept = scams = false_alarms = legit = 0
-    for row in rows:
-        ad = dict(row)
-        ad["text"] = fn(row["text"], rng)
-        if row.get("title"):
-            ad["title"] = fn(row["title"], rng)
-        label = engine.classify(ad).label
-        if row["label"] == "legit":
-            legit += 1
-            false_alarms += label != "legit"
-        else:
-            scams += 1
-            kept += label == row["label"]
-    assert kept / scams >= 0.92, f"{variant}: {kept}/{scams} scams kept"
-    assert false_alarms / legit <= 0.05, f"{variant}: {false_alarms}/{legit} legit ads flagged"
+    s = obfuscate.score(engine, rows, obfuscate.VARIANTS[variant], random.Random(20251121))
+    assert s.kept / s.scams >= 0.92, f"{variant}: {s.kept}/{s.scams} scams kept"
+    assert s.false_alarms / s.legit <= 0.05, (
+        f"{variant}: {s.false_alarms}/{s.legit} legit ads flagged"
+    )
 
 
 @pytest.mark.parametrize(
