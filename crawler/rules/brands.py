@@ -172,7 +172,14 @@ class NameMatcher:
         starts = (
             [i for i, w in enumerate(words) if w in first] if not first.isdisjoint(words) else ()
         )
-        span = norm.word_span
+        spans: list[tuple[int, int]] = []
+
+        def span(i: int) -> tuple[int, int]:
+            # Word positions are listed only when a word is a brand (most ads name none).
+            if not spans:
+                spans.extend(m.span() for m in _WORD_FIND_RE.finditer(text))
+            return spans[i]
+
         for i in starts:
             tok = words[i]
             for n in range(min(self._max_words, n_tok - i), 0, -1):
@@ -187,9 +194,9 @@ class NameMatcher:
                         if last.startswith(word) and len(last) - len(word) <= 4
                     ]
                 if found:
-                    s, e = span(words, i)
+                    s, e = span(i)
                     if n > 1:
-                        e = span(words, i + n - 1)[1]
+                        e = span(i + n - 1)[1]
                     for bkey, kind in found:
                         self._emit(hits, norm, bkey, kind, s, e, exact=True)
                     covered.update(range(i, i + n))
@@ -199,7 +206,9 @@ class NameMatcher:
         # are dropped at C speed with a set difference.
         todo = set(words) - self._settled
         # In order of first appearance: the verdict lists brands in the order they are found.
-        for tok in sorted(todo, key=words.index) if len(todo) > 1 else todo:
+        if len(todo) > 1:
+            todo = [w for w in dict.fromkeys(words) if w in todo]
+        for tok in todo:
             res = self._token_brand(tok)
             if res is None:
                 self._settle(tok)
@@ -207,7 +216,7 @@ class NameMatcher:
             bkey, kind = res
             for i, w in enumerate(words):
                 if w == tok and i not in covered:
-                    ts, te = span(words, i)
+                    ts, te = span(i)
                     glued = (ts, te) if kind in ("glued", "inflected") else None
                     self._emit(
                         hits,

@@ -92,7 +92,6 @@ _SPACED_QUICK_RE = re.compile(
 )
 _SPACED_RE = re.compile(rf"(?<![\w.])(?:{_LETTER}[ ._\-]){{2,}}{_LETTER}(?!\w)")
 _SPACED_SEP_RE = re.compile(r"[ ._\-]")
-_WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 def _script(ch: str) -> str:
@@ -244,14 +243,13 @@ class _LazyTranslateMap:
 
 @dataclass
 class Normalized:
-    """A field's skeleton, its word tokens, and the way back to the original text."""
+    """A field's skeleton and the way back to the original text."""
 
     original: str
     text: str
     maps: list[EditMap | _LazyTranslateMap] = field(
         default_factory=list
     )  # original -> text, in order
-    _tokens: list[tuple[str, int, int]] | None = None
     lookalike_latin: tuple[tuple[str, int, int], ...] = ()
     joined: tuple[str, ...] = ()  # words that were written with their letters apart (skeleton form)
 
@@ -261,24 +259,6 @@ class Normalized:
         for m in reversed(self.maps):
             s, e = m.back(s), m.back(e, end=True)
         return s, max(s, e)
-
-    def word_span(self, words: list[str], i: int) -> tuple[int, int]:
-        """Span of ``words[i]`` where ``words`` are the ``[a-z0-9]+`` words of the text, in order.
-
-        Found as the k-th whole-word occurrence of that word (no list of every token's position).
-        """
-        w = words[i]
-        k = words[:i].count(w)
-        for pos in whole_word_starts(self.text, w):
-            if k == 0:
-                return pos, pos + len(w)
-            k -= 1
-        raise ValueError(f"word {w!r} not in text")
-
-    def tokens(self) -> list[tuple[str, int, int]]:
-        if self._tokens is None:
-            self._tokens = [(m.group(), *m.span()) for m in _WORD_RE.finditer(self.text)]
-        return self._tokens
 
 
 def whole_word_starts(text: str, word: str) -> Iterator[int]:
