@@ -26,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -173,6 +174,17 @@ def _channel_list(value: Any) -> list[str]:
     return out
 
 
+def _timezone(value: Any) -> str:
+    """An IANA time zone name (``Asia/Almaty``), checked against the zone database."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{value!r} is not a time zone name (e.g. Asia/Almaty)")
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Almaty, UTC)") from None
+    return value.strip()
+
+
 def _host_template(value: Any) -> str:
     if not isinstance(value, str) or "{host}" not in value:
         raise ValueError(f"{value!r}: expected a URL template with {{host}} in it")
@@ -205,7 +217,12 @@ KIND_PARAMS: dict[str, dict[str, Param]] = {
         "max_pages": Param(_positive_int, default=5, help="pages to go back per channel"),
         "search": Param(_str_list, help="in-channel search terms (?q=)"),
     },
-    "feeds": {"urls": Param(_url_list, required=True, help="RSS 2.0 / Atom / Google News URLs")},
+    "feeds": {
+        "urls": Param(_url_list, required=True, help="RSS 2.0 / Atom / Google News URLs"),
+        "timezone": Param(
+            _timezone, default="Asia/Almaty", help="zone of the feeds' dates written without one"
+        ),
+    },
     "landing": {
         "urls": Param(_url_list, help="landing URLs to fetch besides the queue"),
         "max_targets": Param(_positive_int, default=500, help="queued targets per run"),

@@ -27,6 +27,7 @@ import calendar
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,17 +50,34 @@ def rebase(url: str, base_url: str | None) -> str:
     return urlunsplit((base.scheme, base.netloc, path, target.query, ""))
 
 
-def entry_date(entry: Any) -> datetime | None:
+_UTC = ZoneInfo("UTC")
+# A date that names its zone: an offset or a zone name right after the time of day.
+_ZONE_RE = re.compile(
+    r"\d:\d{2}(?::\d{2})?(?:[.,]\d+)?\s*(?:[+-]\d{2}(?::?\d{2})?|z|\(?[a-z]{1,5}\)?)$",
+    re.IGNORECASE,
+)
+
+
+def entry_date(entry: Any, zone: ZoneInfo = _UTC) -> datetime | None:
     """When the entry was published (else updated), in UTC.
 
     feedparser reads RFC 822 and W3C dates; what it cannot read (``Пн, 03 ноя 2025 10:15:00
     +0500``, ``03.11.2025 10:15``, an RFC 822 date without a zone) is read by dateparser in
-    Russian, Kazakh or English, absolute dates only (never "вчера"); a date without a zone is
-    taken as UTC, as the normalise pipeline takes every naive date.
+    Russian, Kazakh or English, absolute dates only (never "вчера"). A date that names no zone
+    (``2025-11-03T10:15:00``, ``03.11.2025 10:15``) is a wall-clock time of ``zone``, the source's
+    ``timezone`` setting (Kazakhstan's outlets write local time: Asia/Almaty by default).
     """
-    stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-    if stamp is not None:
-        return datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC)
+    for key in ("published", "updated"):
+        # dict.get: feedparser's own get maps a missing "updated" to "published", with a warning.
+        stamp = dict.get(entry, f"{key}_parsed")
+        if stamp is None:
+            continue
+        wall = datetime(*stamp[:6])
+        raw = dict.get(entry, key)
+        if isinstance(raw, str) and not _ZONE_RE.search(raw.strip()):
+            # feedparser reads a date without a zone as UTC: it was the outlet's local time.
+            return wall.replace(tzinfo=zone).astimezone(UTC)
+        return wall.replace(tzinfo=UTC)
     raw = entry.get("published") or entry.get("updated") or entry.get("created")
     if not raw or not isinstance(raw, str):
         return None
@@ -71,7 +89,7 @@ def entry_date(entry: Any) -> datetime | None:
         settings={
             "PARSERS": ["absolute-time"],
             "DATE_ORDER": "DMY",
-            "TIMEZONE": "UTC",
+            "TIMEZONE": zone.key,  # of a date that names none
             "TO_TIMEZONE": "UTC",
             "RETURN_AS_TIMEZONE_AWARE": True,
             "STRICT_PARSING": True,
@@ -87,6 +105,7 @@ class FeedsSpider(SourceSpider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._yielded: set[str] = set()  # external ids yielded by this run
+        self.zone = ZoneInfo(self.source.param("timezone", "Asia/Almaty"))
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.source.param("urls", []):
@@ -180,7 +199,7 @@ class FeedsSpider(SourceSpider):
             extra["author"] = entry["author"]
         if not title and not text:
             return None
-        published = entry_date(entry)
+        published = entry_date(entry, self.zone)
         return self.item(
             response,
             external_id=(entry.get("id") or link or None),

@@ -123,11 +123,19 @@ def test_a_cp1251_page_declared_as_utf8_is_decoded_as_cp1251() -> None:
     assert "Вложите от 90 000 тг" in items[1].text
 
 
-def _feed_items(name: str, url: str, content_type: str = "application/xml") -> list[AdItem]:
-    spider = _spider(FeedsSpider, spider="feeds", urls=[url])
+def _feed_items(
+    name: str, url: str, content_type: str = "application/xml", **source: Any
+) -> list[AdItem]:
+    return _feed_items_of(fixture_bytes(name), url, content_type, **source)
+
+
+def _feed_items_of(
+    body: bytes, url: str, content_type: str = "application/xml", **source: Any
+) -> list[AdItem]:
+    spider = _spider(FeedsSpider, spider="feeds", urls=[url], **source)
     response = TextResponse(
         url=url,
-        body=fixture_bytes(name),
+        body=body,
         headers={"Content-Type": content_type},
         request=Request(url),
     )
@@ -146,6 +154,34 @@ def test_an_rss_feed_yields_entries_with_utc_dates_and_the_outlet() -> None:
     )
     assert first.external_id == first.url
     assert first.landing_url is None and first.links == []  # news links are not landing pages
+
+
+@pytest.mark.parametrize(
+    ("written", "utc", "zoned"),
+    [
+        ("2025-11-03T10:15:00", "2025-11-03T05:15:00+00:00", False),  # W3C: Almaty time
+        ("Mon, 03 Nov 2025 10:15:00", "2025-11-03T05:15:00+00:00", False),  # RFC 822
+        ("03.11.2025 10:15", "2025-11-03T05:15:00+00:00", False),  # as KZ sites write it
+        ("2025-11-03T10:15:00Z", "2025-11-03T10:15:00+00:00", True),
+        ("Mon, 03 Nov 2025 10:15:00 GMT", "2025-11-03T10:15:00+00:00", True),
+        ("Mon, 03 Nov 2025 10:15:00 +0300", "2025-11-03T07:15:00+00:00", True),
+        ("Пн, 03 ноя 2025 10:15:00 +0500", "2025-11-03T05:15:00+00:00", True),
+    ],
+)
+def test_a_feed_date_without_a_zone_is_the_sources_local_time(
+    written: str, utc: str, zoned: bool
+) -> None:
+    url = "https://qazaq-janalyq.example/news.rss"
+    feed = (
+        "<rss version='2.0'><channel><title>Q</title><item><title>Жаңалық</title>"
+        f"<link>https://qazaq-janalyq.example/1</link><pubDate>{written}</pubDate></item>"
+        "</channel></rss>"
+    ).encode()
+    [item] = _feed_items_of(feed, url)
+    assert item.published_at is not None and item.published_at.isoformat() == utc
+    # the zone is a setting of the source: a feed written in UTC says so
+    [item] = _feed_items_of(feed, url, timezone="UTC")
+    assert item.published_at.isoformat() == (utc if zoned else "2025-11-03T10:15:00+00:00")
 
 
 def test_an_atom_feed_yields_entries_with_html_unescaped() -> None:

@@ -132,3 +132,11 @@ def test_the_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "sources.example.yaml"
     sources = load_sources(example)
     assert {"telegram", "feeds", "landing"} <= {s.spider for s in sources.sources}
+
+
+def test_feeds_take_an_iana_timezone_for_dates_without_one() -> None:
+    entry = "- name: n\n  spider: feeds\n  schedule: every 1h\n  urls: [https://a.example/rss]\n"
+    message = _error(entry + "  timezone: Almaty+5\n")
+    assert "timezone" in message and "unknown time zone" in message
+    assert parse_sources(entry, "w.yaml").sources[0].param("timezone") == "Asia/Almaty"
+    assert parse_sources(entry + "  timezone: UTC\n", "w.yaml").sources[0].param("timezone") == "UTC"
