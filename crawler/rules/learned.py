@@ -127,19 +127,20 @@ class LearnedLexicon:
         # are then summed. ``_toward[k]`` holds the n-grams that push toward label k (its weight
         # above the others' mean weight) with their idf and that push: the candidates to show as
         # evidence. N-grams with pruned weights count in the norm only.
-        self._rows: dict[str, tuple[float, float, float, float]] = {}
-        self._toward: tuple[dict[str, tuple[float, float]], ...] = ({}, {}, {})
-        for term, row in data["terms"].items():
-            if len(row) != 4:
-                raise ValueError(f"{path}: term {term!r} needs idf and 3 weights")
-            idf, w0, w1, w2 = (float(v) for v in row)
-            self._rows[term] = (idf * idf, idf * w0, idf * w1, idf * w2)
-            pushes = (w0 - (w1 + w2) / 2, w1 - (w0 + w2) / 2, w2 - (w0 + w1) / 2)
-            for toward, push in zip(self._toward, pushes, strict=True):
-                if push > 0:
-                    toward[term] = (idf, push)
-        for term, idf in data.get("norm_only", {}).items():
-            self._rows[term] = (float(idf) ** 2, 0.0, 0.0, 0.0)
+        terms: dict[str, list[float]] = data["terms"]
+        bad = next((t for t, row in terms.items() if len(row) != 4), None)
+        if bad is not None:
+            raise ValueError(f"{path}: term {bad!r} needs idf and 3 weights")
+        self._rows: dict[str, tuple[float, float, float, float]] = {
+            t: (i * i, i * w0, i * w1, i * w2) for t, (i, w0, w1, w2) in terms.items()
+        }
+        self._toward: tuple[dict[str, tuple[float, float]], ...] = tuple(
+            {t: (row[0], p) for t, row in terms.items() if (p := _push(row, k)) > 0}
+            for k in range(3)
+        )
+        self._rows.update(
+            (t, (float(i) ** 2, 0.0, 0.0, 0.0)) for t, i in data.get("norm_only", {}).items()
+        )
         self.meta: dict[str, Any] = data.get("meta", {})
 
     @classmethod
@@ -182,6 +183,16 @@ class LearnedLexicon:
             scored.append(((idf * (1.0 + log(tf)) if tf > 1 else idf) * push, g))
         inv = pred.inv_norm
         return [(g, p * inv) for p, g in heapq.nlargest(n, scored)]
+
+
+def _push(row: Sequence[float], k: int) -> float:
+    """How much an n-gram's weight for label ``k`` exceeds the mean of the other two labels'."""
+    _idf, w0, w1, w2 = row
+    if k == 0:
+        return w0 - (w1 + w2) / 2
+    if k == 1:
+        return w1 - (w0 + w2) / 2
+    return w2 - (w0 + w1) / 2
 
 
 def blend(

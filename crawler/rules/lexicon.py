@@ -138,10 +138,11 @@ class TermScanner:
         for key, entries in self._index.items():
             if " " in key and "*" not in key:
                 self._glued.setdefault(key.replace(" ", ""), []).extend(entries)
-        body = _trie_regex(self._index) if self._index else "(?!)"
-        self._re = re.compile(r"(?<![a-z0-9])" + body)
-        infix_body = _trie_regex(self._index, sep="[^a-z0-9]{0,3}") if self._index else "(?!)"
-        self._infix_re = re.compile(infix_body)
+        # One trie, two separators: 1-3 non-letters between words in running text, 0-3 in glued
+        # words. Keys are skeleton text (no control characters), so NUL can stand for either.
+        body = _trie_regex(self._index, sep="\0") if self._index else "(?!)"
+        self._re = re.compile(r"(?<![a-z0-9])" + body.replace("\0", _SEP))
+        self._infix_re = re.compile(body.replace("\0", "[^a-z0-9]{0,3}"))
 
     def scan(self, text: str, *, infix: bool = False) -> list[TermHit]:
         """Every term hit in ``text``; with ``infix`` also terms inside words (hashtags)."""
