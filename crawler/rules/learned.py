@@ -107,7 +107,7 @@ class Prediction:
     probs: tuple[float, ...]  # one per label, in ``LearnedLexicon.labels`` order
     counts: Mapping[str, int]  # the document's n-grams and their counts
     inv_norm: float  # 1 / the L2 norm of the document's tf-idf vector
-    known: int = 0  # distinct n-grams of the document that the model knows
+    known: int  # distinct n-grams of the document that the model knows
 
 
 class LearnedLexicon:
