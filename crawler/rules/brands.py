@@ -98,10 +98,10 @@ class NameMatcher:
     ):
         self.settings = settings
         self._exact: dict[str, list[tuple[str, str]]] = {}
-        self._first: set[str] = set()
+        # First word of a name -> the word counts of the names it starts, longest first.
+        self._lengths: dict[str, tuple[int, ...]] = {}
         self._multi_prefix: dict[str, list[tuple[str, str, str]]] = {}
         self._names_sorted: list[str] = []
-        self._max_words = 1
         self._not_brand: dict[str, frozenset[str]] = {}
         self._common: dict[str, frozenset[str]] = {}
         fuzzy_choices: dict[str, tuple[str, str]] = {}
@@ -114,13 +114,14 @@ class NameMatcher:
             if (key, kind) not in bucket:
                 bucket.append((key, kind))
             words = norm.split(" ")
-            self._first.add(words[0])
+            counts = self._lengths.get(words[0], ())
+            if len(words) not in counts:
+                self._lengths[words[0]] = tuple(sorted((*counts, len(words)), reverse=True))
             if len(words) >= 2 and len(words[-1]) >= 4:
                 # The last word of a phrase may carry a case ending (жасыл банктің).
                 self._multi_prefix.setdefault(" ".join(words[:-1]), []).append(
                     (words[-1], key, kind)
                 )
-            self._max_words = max(self._max_words, len(words))
             glued = norm.replace(" ", "")
             if kind == "strong" and len(glued) >= settings.fuzzy_min_len:
                 fuzzy_choices.setdefault(glued, (key, kind))
@@ -166,11 +167,13 @@ class NameMatcher:
         words = _WORD_FIND_RE.findall(text)
         hits: list[NameHit] = []
         covered: set[int] = set()
-        first = self._first
+        lengths = self._lengths
         exact = self._exact
         n_tok = len(words)
         starts = (
-            [i for i, w in enumerate(words) if w in first] if not first.isdisjoint(words) else ()
+            [i for i, w in enumerate(words) if w in lengths]
+            if not lengths.keys().isdisjoint(words)
+            else ()
         )
         spans: list[tuple[int, int]] = []
 
@@ -182,7 +185,9 @@ class NameMatcher:
 
         for i in starts:
             tok = words[i]
-            for n in range(min(self._max_words, n_tok - i), 0, -1):
+            for n in lengths[tok]:
+                if n > n_tok - i:
+                    continue
                 key = tok if n == 1 else " ".join(words[i : i + n])
                 found = exact.get(key)
                 if not found and n >= 2:
