@@ -49,9 +49,9 @@ def _open_out(stack: ExitStack, path: str) -> IO[str]:
         raise UserError(f"cannot write {path}: {exc.strerror}") from exc
 
 
-def _warn(source: str):  # type: ignore[no-untyped-def]
+def _warn(source: str, then: str = "; skipped"):  # type: ignore[no-untyped-def]
     def on_error(lineno: int, reason: str) -> None:
-        print(f"scamradar: {source}: line {lineno}: {reason}; skipped", file=sys.stderr)
+        print(f"scamradar: {source}: line {lineno}: {reason}{then}", file=sys.stderr)
 
     return on_error
 
@@ -71,7 +71,8 @@ def classify(
     with ExitStack() as stack:
         fin = _open_in(stack, input)
         fout = _open_out(stack, output)
-        stats = classify_stream(engine, fin, fout, _warn("stdin" if input == "-" else input))
+        name = "stdin" if input == "-" else input
+        stats = classify_stream(engine, fin, fout, _warn(name), _warn(name, then=""))
         fout.flush()
     if stats.bad:
         print(

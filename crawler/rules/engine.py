@@ -18,7 +18,7 @@ from crawler.rules.model import FiredRule, Match, Rule, Verdict
 from crawler.rules.normalize import Normalized, normalize, whole_word_starts
 
 FIELDS = ("title", "text", "advertiser", "url")
-_MAX_FIELD = 200_000  # characters of one field that are analysed (1 MB ads are cut, not refused)
+MAX_FIELD = 200_000  # characters of one field that are analysed (1 MB ads are cut, not refused)
 _DIGIT_RE = re.compile(r"\d")
 _HASHTAG_RE = re.compile(r"#([a-z0-9_]{4,})")
 _BRAND_SIGNALS = ("brand", "brand_weak", "brand_glued", "lookalike_domain", "official_domain")
@@ -408,8 +408,8 @@ def document(ad: Mapping[str, object]) -> tuple[_Doc, str]:
         if raw is None or raw == "":
             continue
         value = raw if isinstance(raw, str) else str(raw)
-        if len(value) > _MAX_FIELD:
-            value = value[:_MAX_FIELD]
+        if len(value) > MAX_FIELD:
+            value = value[:MAX_FIELD]
         if parts:
             parts.append(_DOC_SEP)
             pos += len(_DOC_SEP)

@@ -3,7 +3,8 @@
 Input is read as bytes line by line (memory stays flat however long the file is). A line that is
 not valid UTF-8, not valid JSON, or not a JSON object is reported as ``line N: reason`` through
 ``on_error`` and skipped; blank lines are ignored; every other line gives exactly one output line,
-in input order.
+in input order. An ad that is classified but deserves a word (nothing in it to read; a field
+longer than the engine reads) is reported through ``on_note`` as ``line N: note``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
-from crawler.rules.engine import Engine
+from crawler.rules.engine import FIELDS, MAX_FIELD, Engine
 
 
 @dataclass
@@ -55,17 +56,35 @@ def iter_objects(
         yield lineno, obj
 
 
+def notes(ad: Mapping[str, Any]) -> list[str]:
+    """What to tell about an ad that is classified all the same."""
+    out = []
+    values = [(f, ad.get(f)) for f in FIELDS]
+    if all(v is None or not str(v).strip() for _f, v in values):
+        out.append(f"nothing to classify ({', '.join(FIELDS)} all empty): labelled legit")
+    for field, value in values:
+        if isinstance(value, str) and len(value) > MAX_FIELD:
+            out.append(
+                f"{field} is {len(value):,} characters long: only the first {MAX_FIELD:,} were read"
+            )
+    return out
+
+
 def classify_stream(
     engine: Engine,
     fin: IO[bytes],
     fout: IO[str],
     on_error: Callable[[int, str], None],
+    on_note: Callable[[int, str], None] | None = None,
 ) -> StreamStats:
     """Classify every valid line of ``fin`` and write one verdict object per line to ``fout``."""
     stats = StreamStats()
     dumps = json.dumps
     write = fout.write
-    for _lineno, ad in iter_objects(fin, on_error, stats):
+    for lineno, ad in iter_objects(fin, on_error, stats):
+        if on_note is not None:
+            for note in notes(ad):
+                on_note(lineno, note)
         verdict = engine.classify(ad)
         write(dumps(verdict.to_dict(ad.get("id")), ensure_ascii=False) + "\n")
         stats.written += 1

@@ -55,6 +55,8 @@ def test_classify_streams_one_verdict_per_valid_line_in_order_and_reports_bad_li
     for n in (2, 3, 4, 5):
         assert f"line {n}:" in err
     assert "line 6" not in err  # a blank line is not an error
+    # an ad with nothing to read is classified, and said so
+    assert "line 7: nothing to classify" in err and "line 8: nothing to classify" not in err
     assert proc.returncode == 1
 
 
@@ -67,6 +69,9 @@ def test_classify_handles_a_one_megabyte_text(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (verdict,) = [json.loads(x) for x in dst.read_text("utf-8").splitlines()]
     assert verdict["id"] == "big" and verdict["label"] in ("fake_investment", "legit")
+    assert f"line 1: text is {len(big):,} characters long: only the first 200,000 were read" in (
+        result.stderr if hasattr(result, "stderr") else result.output
+    )
 
 
 def test_classify_output_matches_evidence_spans_in_the_original_text(tmp_path: Path) -> None:
