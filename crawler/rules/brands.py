@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
-from crawler.rules.normalize import Normalized, normalize_term
+from crawler.rules.normalize import Normalized, normalize_term, whole_word_starts
 
 _SPLIT_RE = re.compile(r"[^a-z0-9]+")
 _WORD_FIND_RE = re.compile(r"[a-z0-9]+")
@@ -178,9 +178,13 @@ class NameMatcher:
         spans: list[tuple[int, int]] = []
 
         def span(i: int) -> tuple[int, int]:
-            # Word positions are listed only when a word is a brand (most ads name none).
-            if not spans:
-                spans.extend(m.span() for m in _WORD_FIND_RE.finditer(text))
+            w = words[i]
+            if not spans and words.index(w) == i:
+                # A word's first occurrence (the usual case): found by a substring search.
+                pos = next(whole_word_starts(text, w))
+                return pos, pos + len(w)
+            if not spans:  # a word seen again: every word's position, listed once
+                spans.extend([m.span() for m in _WORD_FIND_RE.finditer(text)])
             return spans[i]
 
         for i in starts:
