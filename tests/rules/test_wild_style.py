@@ -1647,6 +1647,86 @@ CASES = [
         "legit",
         "Ищем людей в команду по обмену? Нет! Это дропперская схема: ваша карта уйдёт на отмыв денег, а отвечать будете вы. АФМ предупреждает.",
     ),
+    # Batch 33 (after holdout6): withdrawal unlock by 'ex-employees' for a tax, fake bank security
+    # and 'safe' accounts, fake investigators, chargeback offers, payment after the first stage, and
+    # their legit look-alikes (warnings, a law firm, shops with a prepayment share). First run, rules
+    # alone: 3 of 11 scams and 7 of 8 legit right; blend: 9 of 11 and 6 of 8.
+    (
+        "recovery_scam",
+        "Сәлеметсіз бе, сіз Altyn Trade платформасына ақша салған едіңіз ғой? Біз сол биржаның техникалық бөлімінде істедік, депозитіңізді шығарып бере аламыз. Тек алдымен шотқа 8% салық салу керек, әйтпесе жүйе шығаруға рұқсат бермейді",
+    ),
+    (
+        "recovery_scam",
+        "dobryi den, vash akkaunt na birzhe CoinMaxPro zamorozhen? u nas est dostup k serveru, vyvedem vashi sredstva za 2 dnya. snachala oplachivaete nalog 12% na vyvod",
+    ),
+    (
+        "recovery_scam",
+        "Your funds are stuck on a closed trading platform? As former staff we still have backend access and can pull your balance out. A 7% unlock tax must be deposited first.",
+    ),
+    (
+        "recovery_scam",
+        "Halyk Банк: зафиксирована попытка списания по вашему заявлению о мошенничестве. Для сохранности переведите средства на резервный счёт, сотрудник перезвонит. Никому не говорите код.",
+    ),
+    (
+        "recovery_scam",
+        "Kaspi қауіпсіздік қызметі: сіздің шағымыңыз бойынша алаяқтар аударған 95 000 ₸ тоқтатылды. Қайтару үшін қалған қаражатты қорғалған шотқа аударыңыз, бөлімшеге бармаңыз.",
+    ),
+    (
+        "recovery_scam",
+        "Вам звонит старший следователь ДП г. Алматы. По материалам проверки вы признаны потерпевшей, похищенные у вас деньги обнаружены. Перезвоните мне сегодня до 18:00 по номеру +7 701 000 44 55",
+    ),
+    (
+        "recovery_scam",
+        "QR Qarjylyq monitoring agenttigi: sizdin aqshanyz urlangan, qylmystyq is ashyldy. Qaitaru ushin tergeushige habarlasynyz +7 776 000 33 21",
+    ),
+    (
+        "recovery_scam",
+        "sent money to a 'crypto manager' via Halyk and he vanished? chargeback works even after 6 months, last month we got 11 mln back for clients. DM",
+    ),
+    (
+        "recovery_scam",
+        "Мошенник заблокировал вас после перевода? Оформим отзыв платежа через банк, даже если прошло полгода. Наши клиенты уже получили обратно больше 40 млн ₸ — пишите",
+    ),
+    (
+        "recovery_scam",
+        "Помогаем вернуть депозиты с лжебирж. Работаем поэтапно: анализ — бесплатно, оплата после первого этапа. 7 из 10 дел в нашу пользу",
+    ),
+    (
+        "recovery_scam",
+        "Брокер алдап кетті ме? Ақшаңызды қайтарамыз, бірінші кезеңнен кейін ғана төлейсіз. Директке «ҚАЙТАРУ» деп жазыңыз",
+    ),
+    (
+        "legit",
+        "Kaspi напоминает: служба безопасности банка никогда не просит перевести деньги на «безопасный» или «резервный» счёт. Если вам так сказали — это мошенники, положите трубку.",
+    ),
+    (
+        "legit",
+        "Полиция Алматы: мошенники представляются «бывшими сотрудниками» закрытых бирж и обещают вывести ваш депозит за «налог». Не переводите деньги, обращайтесь в 102.",
+    ),
+    (
+        "legit",
+        "Юридическая компания: сопровождаем заявления о мошенничестве в полицию и суд, консультация 15 000 ₸. Возврат денег не гарантируем, решение принимает суд.",
+    ),
+    (
+        "legit",
+        "Шкафы-купе на заказ от 150 000 ₸, кухни от 400 000 ₸. Изготовление за 14 дней, предоплата 50%, рассрочка Kaspi Red. Звоните +7 705 000 11 22",
+    ),
+    (
+        "legit",
+        "Halyk: как оспорить операцию по карте. Если товар не доставлен, подайте заявление на оспаривание в Homebank — рассмотрение до 45 дней, услуга бесплатная.",
+    ),
+    (
+        "legit",
+        "Binance никогда не берёт комиссию или «налог» за разблокировку вывода. Вывод средств доступен только в вашем аккаунте.",
+    ),
+    (
+        "legit",
+        "Алматы полициясы: алаяқтар «тергеуші» болып хабарласып, ақшаңызды қайтарамыз деп алдауда. Полиция ақша сұрамайды, күдікті болса 102-ге хабарласыңыз.",
+    ),
+    (
+        "legit",
+        "Custom cakes from 8,000 KZT, tiered cakes from 25,000 KZT. Order 3 days ahead, 50% prepayment via Kaspi. DM to order.",
+    ),
 ]
 
 
