@@ -191,7 +191,7 @@ class Engine:
             if seen_lookalike:
                 break
         for nd in self.ruleset.near:
-            hit = self._near(nd, found)
+            hit = self._near(nd, found, text)
             if hit is not None:
                 add(nd.name, hit)
         for sig in self.ruleset.quoted_of:
@@ -254,16 +254,21 @@ class Engine:
         return None
 
     @staticmethod
-    def _near(nd, found: dict[str, list[_Hit]]) -> _Hit | None:  # type: ignore[no-untyped-def]
+    def _near(nd, found: dict[str, list[_Hit]], text: str) -> _Hit | None:  # type: ignore[no-untyped-def]
+        """Two signals at most ``nd.window`` characters apart, in the same field."""
         firsts = [h for sig in nd.first for h in found.get(sig, ()) if not h.mapped]
         if not firsts:
             return None
         thens = [h for sig in nd.then for h in found.get(sig, ()) if not h.mapped]
         for a in firsts:
             for b in thens:
-                if 0 <= b.start - a.end <= nd.window or (
-                    nd.either_order and 0 <= a.start - b.end <= nd.window
-                ):
+                if 0 <= b.start - a.end <= nd.window:
+                    gap = (a.end, b.start)
+                elif nd.either_order and 0 <= a.start - b.end <= nd.window:
+                    gap = (b.end, a.start)
+                else:
+                    continue
+                if _DOC_SEP not in text[gap[0] : gap[1]]:
                     return _Hit(min(a.start, b.start), max(a.end, b.end))
         return None
 

@@ -23,13 +23,12 @@ user agent, a truncated document) is an error (``feeds/not_a_feed``).
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import feedparser
 import scrapy

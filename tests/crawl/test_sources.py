@@ -139,4 +139,6 @@ def test_feeds_take_an_iana_timezone_for_dates_without_one() -> None:
     message = _error(entry + "  timezone: Almaty+5\n")
     assert "timezone" in message and "unknown time zone" in message
     assert parse_sources(entry, "w.yaml").sources[0].param("timezone") == "Asia/Almaty"
-    assert parse_sources(entry + "  timezone: UTC\n", "w.yaml").sources[0].param("timezone") == "UTC"
+    assert (
+        parse_sources(entry + "  timezone: UTC\n", "w.yaml").sources[0].param("timezone") == "UTC"
+    )

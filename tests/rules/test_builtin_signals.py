@@ -108,3 +108,14 @@ def test_the_lexicon_reads_a_cyrillic_false_friend_apart(rules) -> None:
     en = rules.model_input(document({"text": "Send your portfolio"})[0], "")
     assert "portfoliocyr" in ru.split() and "portfolio" not in ru.split()
     assert "portfolio" in en.split()
+
+
+def test_signals_near_each_other_are_near_only_within_one_field(rules) -> None:
+    one_field = rules.signals({"text": "Следователь Ахметов: свяжитесь со мной"})[0]
+    assert "actor_contact" in one_field
+    # «свяжитесь» ends the text and the advertiser is an investigator: two fields, not a phrase
+    two_fields = rules.signals(
+        {"text": "Если вы стали жертвой, свяжитесь", "advertiser": "Следователь Ахметов"}
+    )[0]
+    assert {"contact_request", "recovery_actor"} <= set(two_fields)
+    assert "actor_contact" not in two_fields
