@@ -11,16 +11,19 @@ the crawl goes on: when the crawl ends, what is left to do is one chunk and the 
 transaction, not a whole batch (about 4 % of a 2,000-page crawl's time, ``scamradar bench
 crawl``).
 
-By default the processor lives in one worker process of its own (spawned when the spider opens,
-with its own database engine and the run's WARC file), so the rule engine, gzip and the database
-use a second CPU while the reactor keeps downloading and parsing: that is what keeps a full crawl
-near a bare spider's throughput (``scamradar bench crawl``). On a one-CPU machine, or with
+By default the processor lives in one worker process of its own (with its own database engine
+and the run's WARC file), so the rule engine, gzip and the database use a second CPU while the
+reactor keeps downloading and parsing: that is what keeps a full crawl near a bare spider's
+throughput (``scamradar bench crawl``). On a one-CPU machine, or with
 ``SCAMRADAR_PIPELINE_PROCESS=0``, it runs in a thread of the crawl process instead. One chunk is
 processed at a time, in order; when two batches' worth of items are with the processor the
 pipeline waits (back-pressure, so memory stays flat).
 
-The rules are loaded in the crawl process too, when it starts, so that broken rule data stops the
-crawl before its first request, with the file and line.
+The worker is spawned when the pipeline is made, and loads the rule engine while the crawl
+process goes on starting (Scrapy's components, the database, the crawl run); it gets the run's
+details when the spider opens. The rules are loaded only where they are used: in the worker, or,
+inline, in the crawl process. Either way broken rule data stops the crawl before its first
+request (and before its run is recorded), with the file and line.
 
 A batch that cannot be processed is logged with its traceback and counted (``storage/errors``,
 ``storage/items_lost``: the items of the batch handed over until then): the run then ends
@@ -45,7 +48,7 @@ import os
 import signal
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,26 +77,24 @@ class WorkerConfig:
     warc_path: str
     source_id: int
     run_id: int
-    ruleset: str
-    rules_dir: str | None = None
     warc_info: dict[str, str] = field(default_factory=dict)
 
 
 class BatchProcessor:
     """classify → evidence for the items of a batch as they come, store for the whole batch."""
 
-    def __init__(self, config: WorkerConfig, classifier: Classifier | None = None):
+    def __init__(self, config: WorkerConfig, classifier: Classifier):
         from storage.db import make_engine, session_factory
 
         self.engine = make_engine(config.database_url)
-        self.classifier = classifier or Classifier(config.rules_dir)
+        self.classifier = classifier
         self.warc = WarcStore(Path(config.evidence_dir), config.warc_path, info=config.warc_info)
         self.evidence = EvidenceWriter(self.warc)
         self.store = BatchWriter(
             session_factory(self.engine),
             config.source_id,
             config.run_id,
-            config.ruleset,
+            classifier.ruleset_version,
             self.warc,
         )
         self.ready: list[AdItem] = []  # classified, evidence written, not stored yet
@@ -127,21 +128,40 @@ class BatchProcessor:
 
 # --------------------------------------------------------------------------- worker process
 
+_CLASSIFIER: Classifier | None = None
+_LOAD_ERROR: Exception | None = None
 _PROCESSOR: BatchProcessor | None = None
 
 
-def _worker_init(config: WorkerConfig) -> None:
-    global _PROCESSOR
+def _worker_init(rules_dir: str | None) -> None:
+    """Load the rules (what makes the worker's start-up long) before the run is known."""
+    global _CLASSIFIER, _LOAD_ERROR
     # Ctrl-C and SIGTERM reach the whole process group: the crawl process decides when to stop
     # and closes the worker after the last batch; a killed crawl leaves the worker at EOF.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _PROCESSOR = BatchProcessor(config)
+    try:
+        _CLASSIFIER = Classifier(rules_dir)
+    except Exception as exc:  # reported by _worker_ready: a broken pool would lose the message
+        _LOAD_ERROR = exc
     gc.freeze()  # the rule data lives as long as the process: keep it out of every GC pass
 
 
-def _worker_ready() -> tuple[int, float]:
-    """The worker's pid and the CPU seconds its start-up took (interpreter, imports, rules)."""
+def _worker_ready() -> str:
+    """The rule set's version, once the rules are loaded; raises what loading them raised."""
+    if _LOAD_ERROR is not None:
+        raise _LOAD_ERROR
+    assert _CLASSIFIER is not None
+    return _CLASSIFIER.ruleset_version
+
+
+def _worker_open(config: WorkerConfig) -> tuple[int, float]:
+    """Open the run's database engine and WARC file; returns the worker's pid and the CPU
+    seconds its whole start-up took (interpreter, imports, rules, engine)."""
+    global _PROCESSOR
+    assert _CLASSIFIER is not None
+    _PROCESSOR = BatchProcessor(config, _CLASSIFIER)
+    gc.freeze()
     return os.getpid(), time.process_time()
 
 
@@ -171,18 +191,29 @@ class BatchPipeline:
             self.use_process = (os.cpu_count() or 1) >= 2
         else:
             self.use_process = settings.getbool("SCAMRADAR_PIPELINE_PROCESS")
-        self.rules_dir: str | None = settings.get("SCAMRADAR_RULES_DIR") or None
-        self.classifier = Classifier(self.rules_dir)  # fail fast on broken rule data
-        if self.classifier.extract is None:
-            logger.warning("crawler.rules.indicators is not available: no indicators extracted")
-        crawler.stats.set_value("rules/ruleset_version", self.classifier.ruleset_version)
-        gc.freeze()  # the rule data lives as long as the crawl: keep it out of every GC pass
+        rules_dir: str | None = settings.get("SCAMRADAR_RULES_DIR") or None
+        self.classifier: Classifier | None = None
+        self.pool: ProcessPoolExecutor | None = None
+        self.ready: Future[str] | None = None
+        if self.use_process:
+            # Spawned now, so that the worker's start-up (interpreter, imports, the rules: about
+            # a CPU-second) runs on another CPU while this process goes on starting.
+            self.pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_init,
+                initargs=(rules_dir,),
+            )
+            self.ready = self.pool.submit(_worker_ready)
+        else:
+            self.classifier = Classifier(rules_dir)  # fail fast on broken rule data
+            crawler.stats.set_value("rules/ruleset_version", self.classifier.ruleset_version)
+        gc.freeze()  # what the crawl set up lives as long as the crawl: out of every GC pass
         self.buffer: list[AdItem] = []
         self.unstored = 0  # items handed over since the last store was asked for
         self.with_processor = 0  # items handed over and not yet done with (back-pressure)
         self.held = 0  # items the processor finished with but has not stored yet
         self.waiting = 0  # items waiting for the processor to catch up
-        self.pool: ProcessPoolExecutor | None = None
         self.inline: BatchProcessor | None = None
         self.thread: ThreadPoolExecutor | None = None  # runs self.inline, one chunk at a time
         self.lock: asyncio.Lock | None = None
@@ -194,6 +225,17 @@ class BatchPipeline:
         return cls(crawler)
 
     async def open_spider(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.pool is not None:
+            assert self.ready is not None
+            try:
+                # the rules first: broken rule data ends the crawl before its run is recorded
+                ruleset = await asyncio.wrap_future(self.ready)
+            except BaseException:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = None
+                raise
+            self.stats.set_value("rules/ruleset_version", ruleset)
         ctx = crawl_context(self.crawler)
         config = WorkerConfig(
             database_url=ctx.engine.url.render_as_string(hide_password=False),
@@ -201,8 +243,6 @@ class BatchPipeline:
             warc_path=run_file_name(ctx.source.name, ctx.run_id),
             source_id=ctx.source_id,
             run_id=ctx.run_id,
-            ruleset=self.classifier.ruleset_version,
-            rules_dir=self.rules_dir,
             warc_info={
                 "source": ctx.source.name,
                 "spider": ctx.source.spider,
@@ -210,21 +250,14 @@ class BatchPipeline:
             },
         )
         self.lock = asyncio.Lock()
-        if self.use_process:
-            self.pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init,
-                initargs=(config,),
-            )
-            # start the worker (rules, database engine) before the first request
-            pid, startup_cpu = await asyncio.get_running_loop().run_in_executor(
-                self.pool, _worker_ready
-            )
+        if self.pool is not None:
+            # the run's database engine and WARC file, before the first request
+            pid, startup_cpu = await loop.run_in_executor(self.pool, _worker_open, config)
             self.stats.set_value("pipeline/worker_pid", pid)
             self.stats.set_value("pipeline/worker_startup_cpu_seconds", round(startup_cpu, 3))
         else:
-            self.inline = BatchProcessor(config, classifier=self.classifier)
+            assert self.classifier is not None
+            self.inline = BatchProcessor(config, self.classifier)
             self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scamradar-batch")
             ctx.warc = self.inline.warc
         if self.flush_seconds > 0:
