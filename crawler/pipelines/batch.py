@@ -45,6 +45,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from collections import Counter
@@ -165,8 +166,9 @@ def _worker_open(config: WorkerConfig) -> tuple[int, float]:
     return os.getpid(), time.process_time()
 
 
-def _worker_process(items: list[AdItem], store: bool) -> tuple[Counter[str], list[str]]:
+def _worker_process(chunk: bytes, store: bool) -> tuple[Counter[str], list[str]]:
     assert _PROCESSOR is not None
+    items: list[AdItem] = pickle.loads(chunk)
     return _PROCESSOR.process(items, store)
 
 
@@ -318,23 +320,33 @@ class BatchPipeline:
         if not self.buffer and not (store and self.unstored):
             return
         chunk, self.buffer = self.buffer, []
-        self.unstored = 0 if store else self.unstored + len(chunk)
-        self.with_processor += len(chunk)
+        size = len(chunk)
+        self.unstored = 0 if store else self.unstored + size
+        self.with_processor += size
         # Handed over now, not when the previous chunk's result is back: the processor (one
         # process, or one thread) takes its calls in order, and never waits for the reactor.
         loop = asyncio.get_running_loop()
         if self.pool is not None:
-            done = loop.run_in_executor(self.pool, _worker_process, chunk, store)
+            # Pickled here rather than by the executor's feeder thread: the items are garbage
+            # as soon as Scrapy is done with them, instead of living (and being walked by the
+            # collector) until the worker's answer is back, and one bytes object crosses over.
+            try:
+                payload = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # reported and counted by _run, as a failed batch
+                done: asyncio.Future[tuple[Counter[str], list[str]]] = loop.create_future()
+                done.set_exception(exc)
+            else:
+                done = loop.run_in_executor(self.pool, _worker_process, payload, store)
         else:
             assert self.inline is not None and self.thread is not None
             done = loop.run_in_executor(self.thread, self.inline.process, chunk, store)
-        task = asyncio.ensure_future(self._run(chunk, store, done))
+        task = asyncio.ensure_future(self._run(size, store, done))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 
     async def _run(
         self,
-        chunk: list[AdItem],
+        size: int,
         store: bool,
         done: asyncio.Future[tuple[Counter[str], list[str]]],
     ) -> None:
@@ -344,15 +356,15 @@ class BatchPipeline:
                 counts, errors = await done
             except Exception:  # boundary: one bad batch must not end the crawl
                 # the processor dropped what it held of this batch, and this chunk
-                lost = self.held + len(chunk)
+                lost = self.held + size
                 logger.error("could not process a batch of %d items", lost, exc_info=True)
                 self.stats.inc_value("storage/errors")
                 self.stats.inc_value("storage/items_lost", lost)
                 self.held = 0
                 return
             finally:
-                self.with_processor -= len(chunk)
-            self.held = 0 if store else self.held + len(chunk)
+                self.with_processor -= size
+            self.held = 0 if store else self.held + size
         for message in errors:
             logger.error(message)
         for key, value in counts.items():
