@@ -30,8 +30,9 @@ A batch that cannot be processed is logged with its traceback and counted (``sto
 ``failed``. The stages' counters (``rules/…``, ``indicators/found``, ``evidence/…``,
 ``storage/…``) are added to the crawl's stats, with ``storage/batches`` and
 ``pipeline/backpressure_seconds`` (time the crawl waited for the stages: when it grows, the
-stages are the bottleneck); with a worker process, ``pipeline/worker_pid`` and
-``pipeline/worker_startup_cpu_seconds`` (what starting it cost: interpreter, imports, rules).
+stages are the bottleneck); with a worker process, ``pipeline/worker_pid``,
+``pipeline/worker_startup_cpu_seconds`` (what starting it cost: interpreter, imports, rules) and
+``pipeline/worker_peak_rss_mb`` (its own peak resident memory).
 
 Settings read: ``SCAMRADAR_STORE_BATCH`` (100), ``SCAMRADAR_STORE_FLUSH_SECONDS`` (5),
 ``SCAMRADAR_PIPELINE_PROCESS`` (default on when the machine has 2+ CPUs), ``SCAMRADAR_RULES_DIR``,
@@ -172,9 +173,26 @@ def _worker_process(chunk: bytes, store: bool) -> tuple[Counter[str], list[str]]
     return _PROCESSOR.process(items, store)
 
 
-def _worker_close() -> None:
+def _worker_close() -> float:
+    """Close the run's files and engine; returns the worker's peak resident memory in MB."""
     if _PROCESSOR is not None:
         _PROCESSOR.close()
+    return _peak_rss_mb()
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (``VmHWM``): unlike ``ru_maxrss``, not the crawl process's
+    size at the fork that preceded the spawned worker's exec."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --------------------------------------------------------------------------- the Scrapy component
@@ -298,7 +316,8 @@ class BatchPipeline:
         if self.pool is not None:
             loop = asyncio.get_running_loop()
             try:
-                await loop.run_in_executor(self.pool, _worker_close)
+                peak = await loop.run_in_executor(self.pool, _worker_close)
+                self.stats.set_value("pipeline/worker_peak_rss_mb", round(peak, 1))
             finally:
                 await asyncio.to_thread(self.pool.shutdown, True)
                 self.pool = None
