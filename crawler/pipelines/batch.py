@@ -19,11 +19,12 @@ throughput (``scamradar bench crawl``). On a one-CPU machine, or with
 processed at a time, in order; when two batches' worth of items are with the processor the
 pipeline waits (back-pressure, so memory stays flat).
 
-The worker is spawned when the pipeline is made, and loads the rule engine while the crawl
-process goes on starting (Scrapy's components, the database, the crawl run); it gets the run's
-details when the spider opens. The rules are loaded only where they are used: in the worker, or,
-inline, in the crawl process. Either way broken rule data stops the crawl before its first
-request (and before its run is recorded), with the file and line.
+The worker is spawned by the runner right after its database check
+(:func:`start_worker_early`), or else when the pipeline is made, and loads the rule engine while
+the crawl process goes on starting (Scrapy's imports and components, the crawl run); it gets the
+run's details when the spider opens. The rules are loaded only where they are used: in the
+worker, or, inline, in the crawl process. Either way broken rule data stops the crawl before its
+first request (and before its run is recorded), with the file and line.
 
 A batch that cannot be processed is logged with its traceback and counted (``storage/errors``,
 ``storage/items_lost``: the items of the batch handed over until then): the run then ends
@@ -64,6 +65,7 @@ from crawler.pipelines.store import BatchWriter
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 MAX_WAITING_BATCHES = 1
@@ -195,6 +197,71 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# --------------------------------------------------------------------------- starting the worker
+
+_STARTED: tuple[str | None, ProcessPoolExecutor, Future[str]] | None = None
+
+
+def uses_worker_process(settings: BaseSettings) -> bool:
+    """Whether the batch stages run in a worker process (``SCAMRADAR_PIPELINE_PROCESS``)."""
+    value = settings.get("SCAMRADAR_PIPELINE_PROCESS")
+    if value is None or str(value).strip().lower() in ("", "auto", "-1"):
+        return (os.cpu_count() or 1) >= 2
+    return settings.getbool("SCAMRADAR_PIPELINE_PROCESS")
+
+
+def _start(rules_dir: str | None) -> tuple[ProcessPoolExecutor, Future[str]]:
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(rules_dir,),
+    )
+    return pool, pool.submit(_worker_ready)
+
+
+def start_worker_early(settings: BaseSettings) -> bool:
+    """Spawn the crawl's worker now, for the batch pipeline of this process's crawl to take
+    when Scrapy makes it: the runner calls this first thing, so that the worker's start-up
+    overlaps the crawl process's own (Scrapy's imports and components, the database checks),
+    about a second of a small crawl's wall time. Does nothing (False) when the crawl's
+    pipelines do not include a batch pipeline with a worker process. Pair with
+    :func:`discard_early_worker` for a crawl that does not start."""
+    global _STARTED
+    from scrapy.utils.conf import build_component_list
+    from scrapy.utils.misc import load_object
+
+    pipelines = build_component_list(settings.getwithbase("ITEM_PIPELINES"))
+    if _STARTED is not None or not uses_worker_process(settings):
+        return False
+    if not any(load_object(p) is BatchPipeline for p in pipelines):
+        return False
+    rules_dir: str | None = settings.get("SCAMRADAR_RULES_DIR") or None
+    _STARTED = (rules_dir, *_start(rules_dir))
+    return True
+
+
+def discard_early_worker() -> None:
+    """Stop a worker :func:`start_worker_early` started and no pipeline took."""
+    global _STARTED
+    if _STARTED is not None:
+        _STARTED[1].shutdown(wait=False, cancel_futures=True)
+        _STARTED = None
+
+
+def _take_started_worker(
+    rules_dir: str | None,
+) -> tuple[ProcessPoolExecutor, Future[str]] | None:
+    global _STARTED
+    if _STARTED is None:
+        return None
+    started, _STARTED = _STARTED, None
+    if started[0] != rules_dir:  # started for other rules: not this crawl's
+        started[1].shutdown(wait=False, cancel_futures=True)
+        return None
+    return started[1], started[2]
+
+
 # --------------------------------------------------------------------------- the Scrapy component
 
 
@@ -206,25 +273,16 @@ class BatchPipeline:
         self.batch_size = max(1, settings.getint("SCAMRADAR_STORE_BATCH", 100))
         self.chunk_size = max(1, self.batch_size // CHUNKS_PER_BATCH)
         self.flush_seconds = settings.getfloat("SCAMRADAR_STORE_FLUSH_SECONDS", 5.0)
-        use_process = settings.get("SCAMRADAR_PIPELINE_PROCESS")
-        if use_process is None or str(use_process).strip().lower() in ("", "auto", "-1"):
-            self.use_process = (os.cpu_count() or 1) >= 2
-        else:
-            self.use_process = settings.getbool("SCAMRADAR_PIPELINE_PROCESS")
+        self.use_process = uses_worker_process(settings)
         rules_dir: str | None = settings.get("SCAMRADAR_RULES_DIR") or None
         self.classifier: Classifier | None = None
         self.pool: ProcessPoolExecutor | None = None
         self.ready: Future[str] | None = None
         if self.use_process:
-            # Spawned now, so that the worker's start-up (interpreter, imports, the rules: about
-            # a CPU-second) runs on another CPU while this process goes on starting.
-            self.pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init,
-                initargs=(rules_dir,),
-            )
-            self.ready = self.pool.submit(_worker_ready)
+            # The worker started by the runner, else one spawned now: either way its start-up
+            # (interpreter, imports, the rules: about a CPU-second) runs on another CPU while
+            # this process goes on starting.
+            self.pool, self.ready = _take_started_worker(rules_dir) or _start(rules_dir)
         else:
             self.classifier = Classifier(rules_dir)  # fail fast on broken rule data
             crawler.stats.set_value("rules/ruleset_version", self.classifier.ruleset_version)
