@@ -46,9 +46,11 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import signal
+import threading
 import time
 from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -141,14 +143,28 @@ def _worker_init(rules_dir: str | None) -> None:
     """Load the rules (what makes the worker's start-up long) before the run is known."""
     global _CLASSIFIER, _LOAD_ERROR
     # Ctrl-C and SIGTERM reach the whole process group: the crawl process decides when to stop
-    # and closes the worker after the last batch; a killed crawl leaves the worker at EOF.
+    # and closes the worker after the last batch; a killed crawl ends it (_exit_with).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_exit_with, args=(parent.sentinel,), name="scamradar-parent", daemon=True
+        ).start()
     try:
         _CLASSIFIER = Classifier(rules_dir)
     except Exception as exc:  # reported by _worker_ready: a broken pool would lose the message
         _LOAD_ERROR = exc
     gc.freeze()  # the rule data lives as long as the process: keep it out of every GC pass
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    """End the worker when the crawl process dies (SIGKILL, a crash): the pool's call queue
+    never reaches EOF, since the worker holds a write end of it too. What it has not stored is
+    lost with the crawl, as the crawl's own buffers are; rows are committed only after the WARC
+    records they point at are on disk."""
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(1)
 
 
 def _worker_ready() -> str:
