@@ -289,7 +289,9 @@ def crawl_once(
         "worker_cpu_seconds": cpu - own,
         "worker_startup_cpu_seconds": startup,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        # The worker's own figure: RUSAGE_CHILDREN's ru_maxrss also counts the fork that
+        # precedes the spawned worker's exec, i.e. this process's size at that moment.
+        "workers_peak_rss_mb": float(stats.get("pipeline/worker_peak_rss_mb", 0.0)),
         "status": stats.get("scamradar/run_status"),
         "backpressure_seconds": float(stats.get("pipeline/backpressure_seconds", 0.0)),
     }

@@ -84,12 +84,20 @@ def run_source(
     from scrapy.crawler import CrawlerProcess
 
     from crawler.cli.common import open_database
+    from crawler.pipelines.batch import discard_early_worker, start_worker_early
 
     app = app or AppSettings.from_env()
     with open_database(app):  # one clear line when the database is unreachable or unmigrated
         pass
-    cls = spider_class(source.spider)
     settings = scrapy_settings(source, app, overrides)
+    # the pipeline worker loads the rules while this process starts Scrapy (the batch pipeline
+    # takes it when Scrapy makes the pipeline)
+    start_worker_early(settings)
+    try:
+        cls = spider_class(source.spider)
+    except BaseException:
+        discard_early_worker()
+        raise
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(cls)
     failures: list[str] = []
@@ -99,7 +107,10 @@ def run_source(
         logger.error("the crawl of %r failed", source.name, exc_info=failure.value)
 
     process.crawl(crawler, source=source).addErrback(failed)
-    process.start()
+    try:
+        process.start()
+    finally:
+        discard_early_worker()  # a crawl that failed before its pipeline was made
 
     stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
     ctx = get_context(crawler)

@@ -11,24 +11,29 @@ the crawl goes on: when the crawl ends, what is left to do is one chunk and the 
 transaction, not a whole batch (about 4 % of a 2,000-page crawl's time, ``scamradar bench
 crawl``).
 
-By default the processor lives in one worker process of its own (spawned when the spider opens,
-with its own database engine and the run's WARC file), so the rule engine, gzip and the database
-use a second CPU while the reactor keeps downloading and parsing: that is what keeps a full crawl
-near a bare spider's throughput (``scamradar bench crawl``). On a one-CPU machine, or with
+By default the processor lives in one worker process of its own (with its own database engine
+and the run's WARC file), so the rule engine, gzip and the database use a second CPU while the
+reactor keeps downloading and parsing: that is what keeps a full crawl near a bare spider's
+throughput (``scamradar bench crawl``). On a one-CPU machine, or with
 ``SCAMRADAR_PIPELINE_PROCESS=0``, it runs in a thread of the crawl process instead. One chunk is
 processed at a time, in order; when two batches' worth of items are with the processor the
 pipeline waits (back-pressure, so memory stays flat).
 
-The rules are loaded in the crawl process too, when it starts, so that broken rule data stops the
-crawl before its first request, with the file and line.
+The worker is spawned by the runner right after its database check
+(:func:`start_worker_early`), or else when the pipeline is made, and loads the rule engine while
+the crawl process goes on starting (Scrapy's imports and components, the crawl run); it gets the
+run's details when the spider opens. The rules are loaded only where they are used: in the
+worker, or, inline, in the crawl process. Either way broken rule data stops the crawl before its
+first request (and before its run is recorded), with the file and line.
 
 A batch that cannot be processed is logged with its traceback and counted (``storage/errors``,
 ``storage/items_lost``: the items of the batch handed over until then): the run then ends
 ``failed``. The stages' counters (``rules/…``, ``indicators/found``, ``evidence/…``,
 ``storage/…``) are added to the crawl's stats, with ``storage/batches`` and
 ``pipeline/backpressure_seconds`` (time the crawl waited for the stages: when it grows, the
-stages are the bottleneck); with a worker process, ``pipeline/worker_pid`` and
-``pipeline/worker_startup_cpu_seconds`` (what starting it cost: interpreter, imports, rules).
+stages are the bottleneck); with a worker process, ``pipeline/worker_pid``,
+``pipeline/worker_startup_cpu_seconds`` (what starting it cost: interpreter, imports, rules) and
+``pipeline/worker_peak_rss_mb`` (its own peak resident memory).
 
 Settings read: ``SCAMRADAR_STORE_BATCH`` (100), ``SCAMRADAR_STORE_FLUSH_SECONDS`` (5),
 ``SCAMRADAR_PIPELINE_PROCESS`` (default on when the machine has 2+ CPUs), ``SCAMRADAR_RULES_DIR``,
@@ -41,11 +46,14 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import pickle
 import signal
+import threading
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +67,7 @@ from crawler.pipelines.store import BatchWriter
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 MAX_WAITING_BATCHES = 1
@@ -74,26 +83,24 @@ class WorkerConfig:
     warc_path: str
     source_id: int
     run_id: int
-    ruleset: str
-    rules_dir: str | None = None
     warc_info: dict[str, str] = field(default_factory=dict)
 
 
 class BatchProcessor:
     """classify → evidence for the items of a batch as they come, store for the whole batch."""
 
-    def __init__(self, config: WorkerConfig, classifier: Classifier | None = None):
+    def __init__(self, config: WorkerConfig, classifier: Classifier):
         from storage.db import make_engine, session_factory
 
         self.engine = make_engine(config.database_url)
-        self.classifier = classifier or Classifier(config.rules_dir)
+        self.classifier = classifier
         self.warc = WarcStore(Path(config.evidence_dir), config.warc_path, info=config.warc_info)
         self.evidence = EvidenceWriter(self.warc)
         self.store = BatchWriter(
             session_factory(self.engine),
             config.source_id,
             config.run_id,
-            config.ruleset,
+            classifier.ruleset_version,
             self.warc,
         )
         self.ready: list[AdItem] = []  # classified, evidence written, not stored yet
@@ -127,32 +134,148 @@ class BatchProcessor:
 
 # --------------------------------------------------------------------------- worker process
 
+_CLASSIFIER: Classifier | None = None
+_LOAD_ERROR: Exception | None = None
 _PROCESSOR: BatchProcessor | None = None
 
 
-def _worker_init(config: WorkerConfig) -> None:
-    global _PROCESSOR
+def _worker_init(rules_dir: str | None) -> None:
+    """Load the rules (what makes the worker's start-up long) before the run is known."""
+    global _CLASSIFIER, _LOAD_ERROR
     # Ctrl-C and SIGTERM reach the whole process group: the crawl process decides when to stop
-    # and closes the worker after the last batch; a killed crawl leaves the worker at EOF.
+    # and closes the worker after the last batch; a killed crawl ends it (_exit_with).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _PROCESSOR = BatchProcessor(config)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_exit_with, args=(parent.sentinel,), name="scamradar-parent", daemon=True
+        ).start()
+    try:
+        _CLASSIFIER = Classifier(rules_dir)
+    except Exception as exc:  # reported by _worker_ready: a broken pool would lose the message
+        _LOAD_ERROR = exc
     gc.freeze()  # the rule data lives as long as the process: keep it out of every GC pass
 
 
-def _worker_ready() -> tuple[int, float]:
-    """The worker's pid and the CPU seconds its start-up took (interpreter, imports, rules)."""
+def _exit_with(parent_sentinel: int) -> None:
+    """End the worker when the crawl process dies (SIGKILL, a crash): the pool's call queue
+    never reaches EOF, since the worker holds a write end of it too. What it has not stored is
+    lost with the crawl, as the crawl's own buffers are; rows are committed only after the WARC
+    records they point at are on disk."""
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(1)
+
+
+def _worker_ready() -> str:
+    """The rule set's version, once the rules are loaded; raises what loading them raised."""
+    if _LOAD_ERROR is not None:
+        raise _LOAD_ERROR
+    assert _CLASSIFIER is not None
+    return _CLASSIFIER.ruleset_version
+
+
+def _worker_open(config: WorkerConfig) -> tuple[int, float]:
+    """Open the run's database engine and WARC file; returns the worker's pid and the CPU
+    seconds its whole start-up took (interpreter, imports, rules, engine)."""
+    global _PROCESSOR
+    assert _CLASSIFIER is not None
+    _PROCESSOR = BatchProcessor(config, _CLASSIFIER)
+    gc.freeze()
     return os.getpid(), time.process_time()
 
 
-def _worker_process(items: list[AdItem], store: bool) -> tuple[Counter[str], list[str]]:
+def _worker_process(chunk: bytes, store: bool) -> tuple[Counter[str], list[str]]:
     assert _PROCESSOR is not None
+    items: list[AdItem] = pickle.loads(chunk)
     return _PROCESSOR.process(items, store)
 
 
-def _worker_close() -> None:
+def _worker_close() -> float:
+    """Close the run's files and engine; returns the worker's peak resident memory in MB."""
     if _PROCESSOR is not None:
         _PROCESSOR.close()
+    return _peak_rss_mb()
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (``VmHWM``): unlike ``ru_maxrss``, not the crawl process's
+    size at the fork that preceded the spawned worker's exec."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --------------------------------------------------------------------------- starting the worker
+
+_STARTED: tuple[str | None, ProcessPoolExecutor, Future[str]] | None = None
+
+
+def uses_worker_process(settings: BaseSettings) -> bool:
+    """Whether the batch stages run in a worker process (``SCAMRADAR_PIPELINE_PROCESS``)."""
+    value = settings.get("SCAMRADAR_PIPELINE_PROCESS")
+    if value is None or str(value).strip().lower() in ("", "auto", "-1"):
+        return (os.cpu_count() or 1) >= 2
+    return settings.getbool("SCAMRADAR_PIPELINE_PROCESS")
+
+
+def _start(rules_dir: str | None) -> tuple[ProcessPoolExecutor, Future[str]]:
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(rules_dir,),
+    )
+    return pool, pool.submit(_worker_ready)
+
+
+def start_worker_early(settings: BaseSettings) -> bool:
+    """Spawn the crawl's worker now, for the batch pipeline of this process's crawl to take
+    when Scrapy makes it: the runner calls this first thing, so that the worker's start-up
+    overlaps the crawl process's own (Scrapy's imports and components, the database checks),
+    about a second of a small crawl's wall time. Does nothing (False) when the crawl's
+    pipelines do not include a batch pipeline with a worker process. Pair with
+    :func:`discard_early_worker` for a crawl that does not start."""
+    global _STARTED
+    from scrapy.utils.conf import build_component_list
+    from scrapy.utils.misc import load_object
+
+    pipelines = build_component_list(settings.getwithbase("ITEM_PIPELINES"))
+    if _STARTED is not None or not uses_worker_process(settings):
+        return False
+    if not any(load_object(p) is BatchPipeline for p in pipelines):
+        return False
+    rules_dir: str | None = settings.get("SCAMRADAR_RULES_DIR") or None
+    _STARTED = (rules_dir, *_start(rules_dir))
+    return True
+
+
+def discard_early_worker() -> None:
+    """Stop a worker :func:`start_worker_early` started and no pipeline took."""
+    global _STARTED
+    if _STARTED is not None:
+        _STARTED[1].shutdown(wait=False, cancel_futures=True)
+        _STARTED = None
+
+
+def _take_started_worker(
+    rules_dir: str | None,
+) -> tuple[ProcessPoolExecutor, Future[str]] | None:
+    global _STARTED
+    if _STARTED is None:
+        return None
+    started, _STARTED = _STARTED, None
+    if started[0] != rules_dir:  # started for other rules: not this crawl's
+        started[1].shutdown(wait=False, cancel_futures=True)
+        return None
+    return started[1], started[2]
 
 
 # --------------------------------------------------------------------------- the Scrapy component
@@ -166,23 +289,25 @@ class BatchPipeline:
         self.batch_size = max(1, settings.getint("SCAMRADAR_STORE_BATCH", 100))
         self.chunk_size = max(1, self.batch_size // CHUNKS_PER_BATCH)
         self.flush_seconds = settings.getfloat("SCAMRADAR_STORE_FLUSH_SECONDS", 5.0)
-        use_process = settings.get("SCAMRADAR_PIPELINE_PROCESS")
-        if use_process is None or str(use_process).strip().lower() in ("", "auto", "-1"):
-            self.use_process = (os.cpu_count() or 1) >= 2
+        self.use_process = uses_worker_process(settings)
+        rules_dir: str | None = settings.get("SCAMRADAR_RULES_DIR") or None
+        self.classifier: Classifier | None = None
+        self.pool: ProcessPoolExecutor | None = None
+        self.ready: Future[str] | None = None
+        if self.use_process:
+            # The worker started by the runner, else one spawned now: either way its start-up
+            # (interpreter, imports, the rules: about a CPU-second) runs on another CPU while
+            # this process goes on starting.
+            self.pool, self.ready = _take_started_worker(rules_dir) or _start(rules_dir)
         else:
-            self.use_process = settings.getbool("SCAMRADAR_PIPELINE_PROCESS")
-        self.rules_dir: str | None = settings.get("SCAMRADAR_RULES_DIR") or None
-        self.classifier = Classifier(self.rules_dir)  # fail fast on broken rule data
-        if self.classifier.extract is None:
-            logger.warning("crawler.rules.indicators is not available: no indicators extracted")
-        crawler.stats.set_value("rules/ruleset_version", self.classifier.ruleset_version)
-        gc.freeze()  # the rule data lives as long as the crawl: keep it out of every GC pass
+            self.classifier = Classifier(rules_dir)  # fail fast on broken rule data
+            crawler.stats.set_value("rules/ruleset_version", self.classifier.ruleset_version)
+        gc.freeze()  # what the crawl set up lives as long as the crawl: out of every GC pass
         self.buffer: list[AdItem] = []
         self.unstored = 0  # items handed over since the last store was asked for
         self.with_processor = 0  # items handed over and not yet done with (back-pressure)
         self.held = 0  # items the processor finished with but has not stored yet
         self.waiting = 0  # items waiting for the processor to catch up
-        self.pool: ProcessPoolExecutor | None = None
         self.inline: BatchProcessor | None = None
         self.thread: ThreadPoolExecutor | None = None  # runs self.inline, one chunk at a time
         self.lock: asyncio.Lock | None = None
@@ -194,6 +319,17 @@ class BatchPipeline:
         return cls(crawler)
 
     async def open_spider(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.pool is not None:
+            assert self.ready is not None
+            try:
+                # the rules first: broken rule data ends the crawl before its run is recorded
+                ruleset = await asyncio.wrap_future(self.ready)
+            except BaseException:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = None
+                raise
+            self.stats.set_value("rules/ruleset_version", ruleset)
         ctx = crawl_context(self.crawler)
         config = WorkerConfig(
             database_url=ctx.engine.url.render_as_string(hide_password=False),
@@ -201,8 +337,6 @@ class BatchPipeline:
             warc_path=run_file_name(ctx.source.name, ctx.run_id),
             source_id=ctx.source_id,
             run_id=ctx.run_id,
-            ruleset=self.classifier.ruleset_version,
-            rules_dir=self.rules_dir,
             warc_info={
                 "source": ctx.source.name,
                 "spider": ctx.source.spider,
@@ -210,21 +344,14 @@ class BatchPipeline:
             },
         )
         self.lock = asyncio.Lock()
-        if self.use_process:
-            self.pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init,
-                initargs=(config,),
-            )
-            # start the worker (rules, database engine) before the first request
-            pid, startup_cpu = await asyncio.get_running_loop().run_in_executor(
-                self.pool, _worker_ready
-            )
+        if self.pool is not None:
+            # the run's database engine and WARC file, before the first request
+            pid, startup_cpu = await loop.run_in_executor(self.pool, _worker_open, config)
             self.stats.set_value("pipeline/worker_pid", pid)
             self.stats.set_value("pipeline/worker_startup_cpu_seconds", round(startup_cpu, 3))
         else:
-            self.inline = BatchProcessor(config, classifier=self.classifier)
+            assert self.classifier is not None
+            self.inline = BatchProcessor(config, self.classifier)
             self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scamradar-batch")
             ctx.warc = self.inline.warc
         if self.flush_seconds > 0:
@@ -263,7 +390,8 @@ class BatchPipeline:
         if self.pool is not None:
             loop = asyncio.get_running_loop()
             try:
-                await loop.run_in_executor(self.pool, _worker_close)
+                peak = await loop.run_in_executor(self.pool, _worker_close)
+                self.stats.set_value("pipeline/worker_peak_rss_mb", round(peak, 1))
             finally:
                 await asyncio.to_thread(self.pool.shutdown, True)
                 self.pool = None
@@ -285,23 +413,33 @@ class BatchPipeline:
         if not self.buffer and not (store and self.unstored):
             return
         chunk, self.buffer = self.buffer, []
-        self.unstored = 0 if store else self.unstored + len(chunk)
-        self.with_processor += len(chunk)
+        size = len(chunk)
+        self.unstored = 0 if store else self.unstored + size
+        self.with_processor += size
         # Handed over now, not when the previous chunk's result is back: the processor (one
         # process, or one thread) takes its calls in order, and never waits for the reactor.
         loop = asyncio.get_running_loop()
         if self.pool is not None:
-            done = loop.run_in_executor(self.pool, _worker_process, chunk, store)
+            # Pickled here rather than by the executor's feeder thread: the items are garbage
+            # as soon as Scrapy is done with them, instead of living (and being walked by the
+            # collector) until the worker's answer is back, and one bytes object crosses over.
+            try:
+                payload = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # reported and counted by _run, as a failed batch
+                done: asyncio.Future[tuple[Counter[str], list[str]]] = loop.create_future()
+                done.set_exception(exc)
+            else:
+                done = loop.run_in_executor(self.pool, _worker_process, payload, store)
         else:
             assert self.inline is not None and self.thread is not None
             done = loop.run_in_executor(self.thread, self.inline.process, chunk, store)
-        task = asyncio.ensure_future(self._run(chunk, store, done))
+        task = asyncio.ensure_future(self._run(size, store, done))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 
     async def _run(
         self,
-        chunk: list[AdItem],
+        size: int,
         store: bool,
         done: asyncio.Future[tuple[Counter[str], list[str]]],
     ) -> None:
@@ -311,15 +449,15 @@ class BatchPipeline:
                 counts, errors = await done
             except Exception:  # boundary: one bad batch must not end the crawl
                 # the processor dropped what it held of this batch, and this chunk
-                lost = self.held + len(chunk)
+                lost = self.held + size
                 logger.error("could not process a batch of %d items", lost, exc_info=True)
                 self.stats.inc_value("storage/errors")
                 self.stats.inc_value("storage/items_lost", lost)
                 self.held = 0
                 return
             finally:
-                self.with_processor -= len(chunk)
-            self.held = 0 if store else self.held + len(chunk)
+                self.with_processor -= size
+            self.held = 0 if store else self.held + size
         for message in errors:
             logger.error(message)
         for key, value in counts.items():

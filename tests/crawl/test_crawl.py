@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from httpserver import FixtureServer
@@ -343,3 +344,30 @@ def test_a_javascript_meta_refresh_in_a_hostile_page_does_not_lose_the_page(
         run = last_run(s)
         assert run.status == "finished" and run.items == 5
         assert run.stats["metarefresh/ignored_non_http"] == 1
+
+
+@pytest.mark.parametrize("process", ["1", "0"])
+def test_broken_rule_data_stops_the_crawl_before_its_first_request_and_names_the_file(
+    crawl: Crawl, http_server: FixtureServer, tmp_path: Path, process: str
+) -> None:
+    import shutil
+
+    import crawler.rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(crawler.rules.__file__).parent / "data", rules)
+    broken = rules / "rules" / "fake_investment.advertorial.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8") + "threshold: [unclosed\n", "utf-8")
+    telegram_routes(http_server)
+    crawl.write_sources([telegram_source(http_server)])
+    done = crawl.crawl(
+        "almaty_tg",
+        "-s",
+        f"SCAMRADAR_RULES_DIR={rules}",
+        "-s",
+        f"SCAMRADAR_PIPELINE_PROCESS={process}",
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "invalid rule data" in done.stderr + done.stdout
+    assert "fake_investment.advertorial.yaml" in done.stderr + done.stdout
+    assert http_server.requests == []
