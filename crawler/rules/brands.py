@@ -94,7 +94,7 @@ class NameMatcher:
         people: Sequence[Person],
         settings: MatchingSettings,
         *,
-        cache_size: int = 200_000,
+        cache_size: int = 20_000,
     ):
         self.settings = settings
         self._exact: dict[str, list[tuple[str, str]]] = {}
