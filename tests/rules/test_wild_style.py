@@ -1727,6 +1727,149 @@ CASES = [
         "legit",
         "Custom cakes from 8,000 KZT, tiered cakes from 25,000 KZT. Order 3 days ahead, 50% prepayment via Kaspi. DM to order.",
     ),
+    # Batch 34 (with wild7_dev.jsonl): fake state payouts with a confirmation fee, P2P circles in
+    # slang (тезер, обменники, прогон), job tasks with a deposit that "comes back with 30%", AI and
+    # copy trading, banks by colour, refunds "по вашей жалобе" with a duty, crypto tracing with a
+    # legal fee, stuck crypto pulled out "через знакомого"; legit: taxi-park and marketplace jobs,
+    # ЕНПФ / National Fund / Отбасы notices, P2P-dropper and task-scam warnings, a deposit, a cake
+    # shop, a law firm with a disclaimer. Written after the wild7 changes, run once: rules alone 30
+    # of 34 right, 0 of 12 legit flagged; blend (lexicon v9) 32 of 34, 1 of 12 flagged.
+    (
+        "fake_investment",
+        "Мемлекеттік әлеуметтік төлем: ЖСН бойынша тексеріп, 96 000 тг алыңыз. Алу үшін тек растау ақысы 990 тг. gov-tolem.site",
+    ),
+    (
+        "fake_investment",
+        "Sizge bir rettik memlekettik komek 60 000 tg bekitildi. Alý úshin 2 000 tg rasimdeý aqysyn tóleńiz",
+    ),
+    (
+        "fake_investment",
+        "Компенсация за рост цен на коммуналку для всех пенсионеров — 48 000 ₸. Заявку примут после оплаты 1 500 ₸ за проверку ИИН",
+    ),
+    (
+        "fake_investment",
+        "p2p команда набирает людей, связка даёт 3,5% за круг, делаем 4 круга в день, нужна только карта и 80к на старте",
+    ),
+    (
+        "fake_investment",
+        "Крутим тезер между обменниками, разница 2-3% с каждого прогона. Кто хочет в долю — вход от 150 тыс, пиши",
+    ),
+    (
+        "fake_investment",
+        "Binance ↔ Bybit арбитраж: бір айналымнан 3% таза пайда, күніне 5 айналым. Бастау 70 000 тг",
+    ),
+    (
+        "fake_investment",
+        "Работа в телеграм: ставишь реакции на посты, 1 реакция — 200 тг. Со второго дня нужно закинуть депозит, иначе задания не откроются",
+    ),
+    (
+        "fake_investment",
+        "Tapsyrma oryndap tabys tap! Ár tapsyrma 500 tg, 3-deńgeıge ótý úshin balansqa 20 000 tg salasyz, 30% bonuspen qaıtady",
+    ),
+    (
+        "fake_investment",
+        "Job offer: like TikTok videos and get 300 KZT each. Level 2 needs a 15,000 KZT deposit that comes back with 30% profit",
+    ),
+    (
+        "fake_investment",
+        "Нейросеть сама открывает сделки, мой баланс за неделю +22%. Подключаю друзей, вход от 60 тыс, пиши в директ",
+    ),
+    (
+        "fake_investment",
+        "Сарапшымыздың сауда-саттығын көшіріп, айына 45% табыс табыңыз. Депозит 50 мыңнан",
+    ),
+    (
+        "fake_investment",
+        "Trading robot on autopilot: 2.8% every day, withdraw anytime. Minimum 80,000 KZT. DM 'ROBOT'",
+    ),
+    (
+        "fake_investment",
+        "В красном приложении открыли депозит для своих — 30% в месяц. Подключаю через менеджера, пиши в лс",
+    ),
+    (
+        "fake_investment",
+        "zhasyl bankta jabyq investtoptama: 50 myń salsań, 7 kúnde 130 myń. Jazyńyz",
+    ),
+    (
+        "fake_investment",
+        "Жёлтый банк запустил секретный вклад: деньги растут каждый день на 3%. Заявка у менеджера по ссылке",
+    ),
+    (
+        "recovery_scam",
+        "По вашей заявке о мошенничестве сотрудник отдела возвратов готов вернуть 420 000 ₸. Оплатите комиссию банка-получателя 6 000 ₸",
+    ),
+    (
+        "recovery_scam",
+        "Сіздің шағымыңыз бойынша ақшаңызды қайтаруға шешім шықты. Қайтару үшін 9 000 тг баж төлеңіз",
+    ),
+    (
+        "recovery_scam",
+        "Вас обманули на бирже? Наши юристы отзовут перевод через банк и вернут деньги за 10 дней. Аванс 20 000 ₸",
+    ),
+    (
+        "recovery_scam",
+        "My team tracked your stolen USDT to a wallet on Binance. For the freeze order we need a 250 USD legal fee",
+    ),
+    (
+        "recovery_scam",
+        "zdravstvuite, eto sledovatel Ospanov, po delu o moshennichestve vashi dengi arestovany, chtoby poluchit ih nuzhno oplatit sbor 15 000",
+    ),
+    (
+        "recovery_scam",
+        "Крипта застряла на платформе и не выводится? Поможем вытащить, работаем через знакомого в поддержке, цена вопроса 15%",
+    ),
+    (
+        "recovery_scam",
+        "Алаяқ брокерге салған ақшаңызды 2 аптада қайтарамыз! 280 клиентке көмектестік. Алдын ала 30% төлем",
+    ),
+    (
+        "legit",
+        "Таксопарк набирает водителей: ежедневные выплаты на карту, комиссия парка 5%, аренда авто от 7 000 ₸/сутки",
+    ),
+    (
+        "legit",
+        "Вакансия: специалист по отзывам и рейтингам маркетплейса, оклад 320 000 ₸, офис в Астане, ДМС",
+    ),
+    (
+        "legit",
+        "ЕНПФ ескертеді: зейнетақы жинағын мерзімінен бұрын алуға көмектесеміз деген делдалдар — алаяқтар. Өтінім тек enpf.kz және egov арқылы тегін",
+    ),
+    (
+        "legit",
+        "Ұлттық қор – балаларға: жинақты 18 жасқа толғанда тұрғын үй немесе білім үшін пайдалануға болады, ешқандай делдалсыз",
+    ),
+    (
+        "legit",
+        "Полиция: «P2P-арбитраж с 3% за круг» — это схема вербовки дропперов. Карту в аренду не сдавайте",
+    ),
+    (
+        "legit",
+        "Explainer: job-task scams pay you for the first few likes, then ask you to top up a balance to unlock level 2. No real employer asks you to pay",
+    ),
+    (
+        "legit",
+        "Отбасы банк: жилищные выплаты зачисляются на депозит, услуги посредников не требуются, заявка бесплатная на egov.kz",
+    ),
+    (
+        "legit",
+        "Kaspi депозит: до 15,3% годовых, вклады гарантированы КФГД. Открыть в приложении",
+    ),
+    (
+        "legit",
+        "Заказ тортов: предоплата 30%, остальное при получении. Бенто от 5 500 ₸",
+    ),
+    (
+        "legit",
+        "Юридическая компания: представим ваши интересы в суде по делу о мошенничестве. Возврат денег не гарантируем, стоимость по договору",
+    ),
+    (
+        "legit",
+        "Курс USDT на P2P сегодня 505–510 ₸. Это не рекомендация, а обзор рынка",
+    ),
+    (
+        "legit",
+        "Kaspi: биз ешқашан «қауіпсіз шотқа» ақша аударуды сұрамаймыз. Мұндай қоңырау болса — тұтқаны қойыңыз",
+    ),
 ]
 
 
