@@ -169,7 +169,8 @@ def train(
     files: list[Path] = typer.Argument(
         None,
         help="Labelled JSONL corpora, or test modules with CASES = [(label, text), ...] "
-        "(default: tests/rules/data/*.jsonl, bench/data/holdout2_wild.jsonl, "
+        "(default: tests/rules/data/*.jsonl (dev_ads, dev_wild, holdout_ads, holdout_wild, "
+        "wild7_dev), bench/data/holdout2_wild.jsonl, "
         "bench/data/holdout3_wild.jsonl, bench/data/holdout4_wild.jsonl, "
         "bench/data/holdout6_wild.jsonl and the CASES of tests/rules/test_wild_style.py in the "
         "repository; holdout5 stays out, as the blind check).",
