@@ -173,9 +173,9 @@ def train(
         "wild7_dev), bench/data/holdout2_wild.jsonl, "
         "bench/data/holdout3_wild.jsonl, bench/data/holdout4_wild.jsonl, "
         "bench/data/holdout6_wild.jsonl, bench/data/holdout7_wild.jsonl, "
-        "bench/data/holdout8_ads.jsonl, bench/data/holdout9_mixed.jsonl and the CASES of "
-        "tests/rules/test_wild_style.py in the repository; holdout5 stays out, as the blind "
-        "check).",
+        "bench/data/holdout8_ads.jsonl, bench/data/holdout9_mixed.jsonl, "
+        "bench/data/holdout10_wild.jsonl and the CASES of tests/rules/test_wild_style.py in the "
+        "repository; holdout5 stays out, as the blind check).",
     ),
     out: Path | None = typer.Option(
         None,
@@ -213,6 +213,7 @@ def train(
             root / "bench" / "data" / "holdout7_wild.jsonl",
             root / "bench" / "data" / "holdout8_ads.jsonl",
             root / "bench" / "data" / "holdout9_mixed.jsonl",
+            root / "bench" / "data" / "holdout10_wild.jsonl",
             root / "tests" / "rules" / "test_wild_style.py",  # its CASES: short hard cases
         ]
     for f in files:
