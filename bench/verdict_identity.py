@@ -17,6 +17,9 @@ brands, rules, rule versions, evidence: everything), and stderr and the exit cod
     python bench/verdict_identity.py record [--dir DIR]   # before a change
     python bench/verdict_identity.py check  [--dir DIR]   # after it: exit 1 on any difference
 
+``--code TREE`` runs the classify of another source tree (``git archive BASE | tar -x -C TREE``),
+so the baseline can be recorded from the commit before a series of changes.
+
 The rule data must be the same for both runs (the set checks the code, not the data).
 """
 
@@ -90,6 +93,15 @@ def _edge_cases(ads: list[dict]) -> list[bytes]:
         b"   ",
         b'{"id": "truncated", "text": "Kaspi',
         b"[" * 100_000 + b"]" * 100_000,
+        dump({"id": 123456789012345678901234567890, "text": "Kaspi 1000% за неделю"}),
+        dump({"id": -(2**63) - 1, "text": "Halyk"}),
+        dump({"id": 2**64, "text": "Halyk"}),
+        dump({"id": 1.5, "text": "Halyk"}),
+        b'{"id": NaN, "text": "Kaspi 1000%"}',
+        b'{"id": Infinity, "text": "Kaspi 1000%"}',
+        dump({"id": ["a", {"b": None}], "text": "Kaspi"}),
+        dump({"id": True, "text": "Kaspi"}),
+        b'{"id": "dup", "text": "a", "text": "Kaspi Gold 300%"}',
         dump({"id": "last", "text": "Kaspi Gold: доход 300% в месяц, пишите в WhatsApp"}),
     ]
 
@@ -109,10 +121,10 @@ def build_input(dst: Path) -> int:
     return len(lines)
 
 
-def classify(src: Path, out: Path) -> tuple[int, str]:
+def classify(src: Path, out: Path, code: Path) -> tuple[int, str]:
     proc = subprocess.run(
         [sys.executable, "-m", "crawler", "classify", "-i", str(src), "-o", str(out)],
-        cwd=ROOT,
+        cwd=code,
         capture_output=True,
         check=False,
     )
@@ -123,18 +135,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("mode", choices=("record", "check"))
     ap.add_argument("--dir", type=Path, default=ROOT / ".verdict-identity")
+    ap.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="Run the classify of this source tree (e.g. an export of the commit before a change)",
+    )
     args = ap.parse_args()
     d: Path = args.dir
     d.mkdir(parents=True, exist_ok=True)
     src = d / "input.jsonl"
     n = build_input(src)
     if args.mode == "record":
-        code, err = classify(src, d / "baseline.jsonl")
+        code, err = classify(src, d / "baseline.jsonl", args.code)
         (d / "baseline.stderr").write_text(err, encoding="utf-8")
         (d / "baseline.code").write_text(str(code))
         print(f"recorded {n} input lines -> {d / 'baseline.jsonl'} (exit {code})")
         return 0
-    code, err = classify(src, d / "current.jsonl")
+    code, err = classify(src, d / "current.jsonl", args.code)
     problems = []
     if code != int((d / "baseline.code").read_text()):
         problems.append(f"exit code {code}, baseline {(d / 'baseline.code').read_text()}")
