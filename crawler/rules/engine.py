@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from itertools import compress
 from typing import NamedTuple
+
+import ahocorasick
 
 from crawler.rules import signals as builtin
 from crawler.rules.brands import NameMatcher
@@ -60,6 +63,27 @@ _MAX_HITS = 64  # hits kept per signal (1 MB ads stay linear)
 _LEARNED_EVIDENCE = 5  # n-grams of the learned lexicon shown as evidence
 
 
+class _Gates:
+    """Which of many literal strings occur in a text: one Aho-Corasick pass (pyahocorasick)
+    instead of one substring search per string (~67 gates: ~17 -> ~7 µs per ad)."""
+
+    def __init__(self, gates: Iterable[str]):
+        gates = set(gates)
+        self._always = frozenset(g for g in gates if not g)  # "" is in every text
+        self._automaton: ahocorasick.Automaton | None = None
+        if gates - self._always:
+            self._automaton = ahocorasick.Automaton()
+            for g in sorted(gates - self._always):
+                self._automaton.add_word(g, g)
+            self._automaton.make_automaton()
+
+    def present(self, text: str) -> set[str]:
+        found = set(self._always)
+        if self._automaton is not None:
+            found.update(g for _end, g in self._automaton.iter(text))
+        return found
+
+
 class Engine:
     """Classifies ads with a :class:`~crawler.rules.loader.RuleSet`. Thread-safe for reading."""
 
@@ -80,7 +104,12 @@ class Engine:
         self.patterns = [
             (s.name, p, frozenset(gate)) for s in ruleset.signals for p, gate in s.patterns
         ]
-        self._all_gates = tuple(sorted({g for _n, _p, gate in self.patterns for g in gate}))
+        self._gates = _Gates({g for _n, _p, gate in self.patterns for g in gate})
+        # Each rule's weights as two columns, summed over the signals present at C speed.
+        self._weight_cols = {
+            r.id: (tuple(sig for sig, _w in r.weights), tuple(w for _sig, w in r.weights))
+            for r in self.rules
+        }
         # Signals that some rule counts (name@2, name@3): only these need distinct-hit counting.
         self.max_evidence = ruleset.decision.max_evidence_per_rule
         self._evidence_order = {
@@ -147,7 +176,7 @@ class Engine:
                 for h in self.scanner.scan(text[gs:ge], infix=True):
                     if h.end - h.start >= self.hashtag_min:
                         add(h.signal, _Hit(gs + h.start, gs + h.end))
-        gates_here = {g for g in self._all_gates if g in text}
+        gates_here = self._gates.present(text)
         for name, pat, gate in self.patterns:
             if gate and gate.isdisjoint(gates_here):
                 continue
@@ -288,7 +317,8 @@ class Engine:
         for group in rule.require_any:
             if present.isdisjoint(group):
                 return None
-        return sum(w for sig, w in rule.weights if sig in present)
+        sigs, weights = self._weight_cols[rule.id]
+        return sum(compress(weights, map(present.__contains__, sigs)))
 
     def present_signals(self, found: Mapping[str, list[_Hit]], doc: _Doc) -> set[str]:
         """Signal names present, plus ``name@2`` / ``name@3`` for 2 or 3 distinct matched words."""
