@@ -46,14 +46,14 @@ def required_factors(pattern: re.Pattern[str]) -> _Set | None:
 # as the ten ASCII digits and this one stand-in for all the others. A string holding it stands
 # for "some string with a non-ASCII digit", which can only occur in a text that has one.
 OTHER_DIGIT = "\U0010fffe"  # a Unicode noncharacter; a pattern that holds it gets no prefilter
+
+
 _NON_ASCII_RUN_RE = re.compile(r"[^\x00-\x7f]+")
 
 
 def has_other_digit(text: str) -> bool:
     """Whether ``text`` holds a decimal digit other than 0-9 (which ``\\d`` also matches)."""
-    return not text.isascii() and any(
-        ch.isdecimal() for run in _NON_ASCII_RUN_RE.findall(text) for ch in run
-    )
+    return not text.isascii() and any(map(str.isdecimal, "".join(_NON_ASCII_RUN_RE.findall(text))))
 
 
 def split_factors(factors: frozenset[str]) -> tuple[frozenset[str], bool]:
