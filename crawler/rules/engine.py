@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from itertools import compress
+from operator import itemgetter
 from typing import NamedTuple
 
 import ahocorasick
@@ -82,7 +83,7 @@ class _Gates:
     def present(self, text: str) -> set[str]:
         found = set(self._always)
         if self._automaton is not None:
-            found.update(g for _end, g in self._automaton.iter(text))
+            found.update(map(itemgetter(1), self._automaton.iter(text)))
         return found
 
 
