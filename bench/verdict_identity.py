@@ -71,11 +71,24 @@ def _edge_cases(ads: list[dict]) -> list[bytes]:
         dump({}),
         dump({"id": "empty-fields", "title": "", "text": "", "advertiser": "", "url": ""}),
         dump({"id": "spaces", "title": "   ", "text": "\n\t "}),
-        dump({"id": "non-strings", "title": 123, "text": ["Kaspi", 5], "advertiser": {"a": 1},
-              "url": 7.5}),
+        dump(
+            {
+                "id": "non-strings",
+                "title": 123,
+                "text": ["Kaspi", 5],
+                "advertiser": {"a": 1},
+                "url": 7.5,
+            }
+        ),
         dump({"id": "nulls", "title": None, "text": None, "url": None}),
-        dump({"id": "long-300k", "title": "Халык Инвест", "text": long_text,
-              "url": "https://kaspi-invest.top/x"}),
+        dump(
+            {
+                "id": "long-300k",
+                "title": "Халык Инвест",
+                "text": long_text,
+                "url": "https://kaspi-invest.top/x",
+            }
+        ),
         dump({"id": "brand-300k", "text": "Kaspi " * 50_000}),
         dump({"id": "spaced-300k", "text": "K a s p i  " * 27_000}),
         dump({"id": "digits-300k", "text": "5 000 000 ₸ → 50 000 000 ₸ +7 777 123 45 67 " * 7_000}),
@@ -162,9 +175,13 @@ def main() -> int:
     cur = (d / "current.jsonl").read_text(encoding="utf-8").splitlines()
     if len(base) != len(cur):
         problems.append(f"{len(cur)} output lines, baseline {len(base)}")
-    diff = [i for i, (a, b) in enumerate(zip(base, cur)) if json.loads(a) != json.loads(b)]
+    diff = [
+        i for i, (a, b) in enumerate(zip(base, cur, strict=False)) if json.loads(a) != json.loads(b)
+    ]
     for i in diff[:5]:
-        problems.append(f"output line {i + 1} differs:\n  was {base[i][:400]}\n  now {cur[i][:400]}")
+        problems.append(
+            f"output line {i + 1} differs:\n  was {base[i][:400]}\n  now {cur[i][:400]}"
+        )
     if len(diff) > 5:
         problems.append(f"... {len(diff)} output lines differ in all")
     if problems:
