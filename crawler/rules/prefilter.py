@@ -37,9 +37,9 @@ def required_factors(pattern: re.Pattern[str]) -> _Set | None:
         return None
     try:
         parsed = sre_parse.parse(pattern.pattern, pattern.flags)
-    except (re.error, RecursionError):  # pragma: no cover - compiled already
+        return _Walker().factors_seq(list(parsed))
+    except (re.error, RecursionError):  # compiled already; nested deeper than we walk: no set
         return None
-    return _Walker().factors_seq(list(parsed))
 
 
 # ``\\d`` in a str pattern is any Unicode decimal digit (660 of them): the prefilter counts it
