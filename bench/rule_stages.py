@@ -68,23 +68,10 @@ def main() -> None:
     stage("term scan", eng.scanner.scan, texts)
     stage("brand finding (names.find)", lambda d: eng.names.find(d[0].norm), docs)
 
-    if hasattr(eng, "_gates"):  # pyahocorasick gates and literal prefilters
+    if hasattr(eng, "_pattern_gate"):  # pyahocorasick gates and literal prefilters
 
         def patterns(text: str) -> None:
-            here = eng._gates.present(text)
-            other_digit = None
-            for (_n, pat, gate), (factors, other) in zip(eng.patterns, eng._factors, strict=True):
-                if gate and gate.isdisjoint(here):
-                    continue
-                if factors and factors.isdisjoint(here):
-                    if not other:
-                        continue
-                    if other_digit is None:
-                        from crawler.rules.prefilter import has_other_digit
-
-                        other_digit = has_other_digit(text)
-                    if not other_digit:
-                        continue
+            for _n, pat in eng._pattern_gate.runnable(text):
                 pat.search(text)
     else:
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from itertools import compress
-from operator import itemgetter
 from typing import NamedTuple
-
-import ahocorasick
 
 from crawler.rules import signals as builtin
 from crawler.rules.brands import NameMatcher
@@ -20,7 +17,7 @@ from crawler.rules.lexicon import TermScanner
 from crawler.rules.loader import RuleSet
 from crawler.rules.model import FiredRule, Match, Rule, Verdict
 from crawler.rules.normalize import Normalized, normalize, whole_word_starts
-from crawler.rules.prefilter import has_other_digit, required_factors, split_factors
+from crawler.rules.prefilter import PatternGate
 
 FIELDS = ("title", "text", "advertiser", "url")
 MAX_FIELD = 200_000  # characters of one field that are analysed (1 MB ads are cut, not refused)
@@ -65,28 +62,6 @@ _MAX_HITS = 64  # hits kept per signal (1 MB ads stay linear)
 _LEARNED_EVIDENCE = 5  # n-grams of the learned lexicon shown as evidence
 
 
-class _Gates:
-    """Which of many literal strings occur in a text: one Aho-Corasick pass (pyahocorasick)
-    instead of one substring search per string (the patterns' ~70 gates: ~17 -> ~7 µs per ad;
-    with the prefilters' ~1,000 strings as well, ~8 µs)."""
-
-    def __init__(self, gates: Iterable[str]):
-        gates = set(gates)
-        self._always = frozenset(g for g in gates if not g)  # "" is in every text
-        self._automaton: ahocorasick.Automaton | None = None
-        if gates - self._always:
-            self._automaton = ahocorasick.Automaton()
-            for g in sorted(gates - self._always):
-                self._automaton.add_word(g, g)
-            self._automaton.make_automaton()
-
-    def present(self, text: str) -> set[str]:
-        found = set(self._always)
-        if self._automaton is not None:
-            found.update(map(itemgetter(1), self._automaton.iter(text)))
-        return found
-
-
 class Engine:
     """Classifies ads with a :class:`~crawler.rules.loader.RuleSet`. Thread-safe for reading."""
 
@@ -107,18 +82,8 @@ class Engine:
         self.patterns = [
             (s.name, p, frozenset(gate)) for s in ruleset.signals for p, gate in s.patterns
         ]
-        # Each pattern also gets the literal strings one of which every match of it contains
-        # (crawler.rules.prefilter): where none occurs, the pattern cannot match and is skipped.
-        # (A pattern with \d also matches non-ASCII digits: where its strings stood for one, it is
-        # run whenever the ad has such a digit.)
-        self._factors = tuple(
-            split_factors(required_factors(p) or frozenset()) for _n, p, _gate in self.patterns
-        )
-        self._gates = _Gates(
-            {g for _n, _p, gate in self.patterns for g in gate}.union(
-                *(plain for plain, _other in self._factors)
-            )
-        )
+        # Which patterns can match an ad: their gates and literal prefilters, in one pass.
+        self._pattern_gate = PatternGate(self.patterns)
         # Each rule's weights as two columns, summed over the signals present at C speed.
         self._weight_cols = {
             r.id: (tuple(sig for sig, _w in r.weights), tuple(w for _sig, w in r.weights))
@@ -190,18 +155,7 @@ class Engine:
                 for h in self.scanner.scan(text[gs:ge], infix=True):
                     if h.end - h.start >= self.hashtag_min:
                         add(h.signal, _Hit(gs + h.start, gs + h.end))
-        gates_here = self._gates.present(text)
-        other_digit: bool | None = None  # whether the text has a digit other than 0-9
-        for (name, pat, gate), (factors, other) in zip(self.patterns, self._factors, strict=True):
-            if gate and gate.isdisjoint(gates_here):
-                continue
-            if factors and factors.isdisjoint(gates_here):
-                if not other:
-                    continue
-                if other_digit is None:
-                    other_digit = has_other_digit(text)
-                if not other_digit:
-                    continue
+        for name, pat in self._pattern_gate.runnable(text):
             m = pat.search(text)
             if m:
                 add(name, _Hit(m.start(), m.end()))

@@ -9,15 +9,21 @@ prefilter idea of RE2 and Hyperscan, kept small: :func:`required_factors` walks 
 pattern and answers either a set of non-empty strings that is *sound* (every match of the pattern
 contains at least one of them as a substring) or ``None`` when it cannot tell. A prefilter only
 skips patterns that cannot match: verdicts are the same with or without it.
+:class:`PatternGate` applies the prefilters and the patterns' own gates (literals from the rule
+data) with one Aho-Corasick pass over the text.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import product
+from operator import itemgetter
 from re import _constants as C  # noqa: N812 - the parser's opcodes
 from re import _parser as sre_parse
+
+import ahocorasick
 
 _LIMIT = 4096  # strings in a prefilter set at most (an Aho-Corasick automaton takes them all)
 _ENUM = 1024  # strings a node may match at most to be enumerated
@@ -249,3 +255,58 @@ def _better(a: _Set | None, b: _Set | None) -> _Set | None:
     if kb is None:
         return a if ka is not None else None
     return a if ka is not None and ka >= kb else b
+
+
+class Literals:
+    """Which of many literal strings occur in a text: one Aho-Corasick pass (pyahocorasick)
+    instead of one substring search per string (the patterns' ~70 gates: ~17 -> ~7 µs per ad;
+    with the prefilters' strings as well, ~8 µs)."""
+
+    def __init__(self, strings: Iterable[str]):
+        strings = set(strings)
+        self._always = frozenset(g for g in strings if not g)  # "" is in every text
+        self._automaton: ahocorasick.Automaton | None = None
+        if strings - self._always:
+            self._automaton = ahocorasick.Automaton()
+            for g in sorted(strings - self._always):
+                self._automaton.add_word(g, g)
+            self._automaton.make_automaton()
+
+    def present(self, text: str) -> set[str]:
+        found = set(self._always)
+        if self._automaton is not None:
+            found.update(map(itemgetter(1), self._automaton.iter(text)))
+        return found
+
+
+class PatternGate:
+    """The rule patterns that can match a text, in order.
+
+    A pattern with gates (literals from the rule data) runs only if one of them occurs; a
+    pattern with a prefilter (:func:`required_factors`) only if one of its strings occurs, or,
+    where its strings stood for a non-ASCII digit, if the text has one. Both are tested by one
+    :class:`Literals` pass.
+    """
+
+    def __init__(self, patterns: Sequence[tuple[str, re.Pattern[str], frozenset[str]]]):
+        self._patterns = tuple(patterns)
+        self._factors = tuple(
+            split_factors(required_factors(p) or frozenset()) for _n, p, _gate in self._patterns
+        )
+        gates = {g for _n, _p, gate in self._patterns for g in gate}
+        self._literals = Literals(gates.union(*(plain for plain, _other in self._factors)))
+
+    def runnable(self, text: str) -> Iterator[tuple[str, re.Pattern[str]]]:
+        here = self._literals.present(text)
+        other_digit: bool | None = None  # whether the text has a digit other than 0-9
+        for (name, pat, gate), (factors, other) in zip(self._patterns, self._factors, strict=True):
+            if gate and gate.isdisjoint(here):
+                continue
+            if factors and factors.isdisjoint(here):
+                if not other:
+                    continue
+                if other_digit is None:
+                    other_digit = has_other_digit(text)
+                if not other_digit:
+                    continue
+            yield name, pat
