@@ -184,7 +184,7 @@ class NameMatcher:
                 pos = next(whole_word_starts(text, w))
                 return pos, pos + len(w)
             if not spans:  # a word seen again: every word's position, listed once
-                spans.extend([m.span() for m in _WORD_FIND_RE.finditer(text)])
+                spans.extend(map(re.Match.span, _WORD_FIND_RE.finditer(text)))
             return spans[i]
 
         for i in starts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from itertools import compress
 from typing import NamedTuple
 
 from crawler.rules import signals as builtin
@@ -16,6 +17,7 @@ from crawler.rules.lexicon import TermScanner
 from crawler.rules.loader import RuleSet
 from crawler.rules.model import FiredRule, Match, Rule, Verdict
 from crawler.rules.normalize import Normalized, normalize, whole_word_starts
+from crawler.rules.prefilter import PatternGate
 
 FIELDS = ("title", "text", "advertiser", "url")
 MAX_FIELD = 200_000  # characters of one field that are analysed (1 MB ads are cut, not refused)
@@ -80,7 +82,13 @@ class Engine:
         self.patterns = [
             (s.name, p, frozenset(gate)) for s in ruleset.signals for p, gate in s.patterns
         ]
-        self._all_gates = tuple(sorted({g for _n, _p, gate in self.patterns for g in gate}))
+        # Which patterns can match an ad: their gates and literal prefilters, in one pass.
+        self._pattern_gate = PatternGate(self.patterns)
+        # Each rule's weights as two columns, summed over the signals present at C speed.
+        self._weight_cols = {
+            r.id: (tuple(sig for sig, _w in r.weights), tuple(w for _sig, w in r.weights))
+            for r in self.rules
+        }
         # Signals that some rule counts (name@2, name@3): only these need distinct-hit counting.
         self.max_evidence = ruleset.decision.max_evidence_per_rule
         self._evidence_order = {
@@ -147,10 +155,7 @@ class Engine:
                 for h in self.scanner.scan(text[gs:ge], infix=True):
                     if h.end - h.start >= self.hashtag_min:
                         add(h.signal, _Hit(gs + h.start, gs + h.end))
-        gates_here = {g for g in self._all_gates if g in text}
-        for name, pat, gate in self.patterns:
-            if gate and gate.isdisjoint(gates_here):
-                continue
+        for name, pat in self._pattern_gate.runnable(text):
             m = pat.search(text)
             if m:
                 add(name, _Hit(m.start(), m.end()))
@@ -288,7 +293,8 @@ class Engine:
         for group in rule.require_any:
             if present.isdisjoint(group):
                 return None
-        return sum(w for sig, w in rule.weights if sig in present)
+        sigs, weights = self._weight_cols[rule.id]
+        return sum(compress(weights, map(present.__contains__, sigs)))
 
     def present_signals(self, found: Mapping[str, list[_Hit]], doc: _Doc) -> set[str]:
         """Signal names present, plus ``name@2`` / ``name@3`` for 2 or 3 distinct matched words."""

@@ -25,7 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, islice
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +102,17 @@ def ngrams(text: str) -> list[str]:
     return toks + list(map(" ".join, zip(toks, toks[1:], strict=False)))
 
 
+# (idf², idf·w0, idf·w1, idf·w2, (idf, push toward label 0, 1, 2) or None if norm only)
+_Row = tuple[float, float, float, float, "tuple[float, float, float, float] | None"]
+
+
 @dataclass(frozen=True)
 class Prediction:
     probs: tuple[float, ...]  # one per label, in ``LearnedLexicon.labels`` order
     counts: Mapping[str, int]  # the document's n-grams and their counts
     inv_norm: float  # 1 / the L2 norm of the document's tf-idf vector
     known: int  # distinct n-grams of the document that the model knows
+    found: Sequence[tuple[str, _Row]] = ()  # the known n-grams with their rows, in text order
 
 
 class LearnedLexicon:
@@ -123,24 +128,24 @@ class LearnedLexicon:
         self.version = int(data["version"])
         self.intercept: tuple[float, ...] = tuple(float(b) for b in data["intercept"])
         # Inference looks each of the document's n-grams up once, at C speed, in ``_rows``:
-        # n-gram -> (idf squared, idf times each label's weight); the columns of the rows found
-        # are then summed. ``_toward[k]`` holds the n-grams that push toward label k (its weight
-        # above the others' mean weight) with their idf and that push: the candidates to show as
-        # evidence. N-grams with pruned weights count in the norm only.
+        # n-gram -> (idf squared, idf times each label's weight, evidence); the first four columns
+        # of the rows found are then summed. ``evidence`` holds the n-gram's idf and its push
+        # toward each label (its weight above the others' mean weight), so the evidence is ranked
+        # among the rows already found, without a second look-up of each n-gram in a large dict.
+        # N-grams with pruned weights count in the norm only (their evidence is ``None``).
         terms: dict[str, list[float]] = data["terms"]
         bad = next((t for t, row in terms.items() if len(row) != 4), None)
         if bad is not None:
             raise ValueError(f"{path}: term {bad!r} needs idf and 3 weights")
-        self._rows: dict[str, tuple[float, float, float, float]] = {
-            t: (i * i, i * w0, i * w1, i * w2) for t, (i, w0, w1, w2) in terms.items()
+        self._rows: dict[str, _Row] = {
+            t: (i * i, i * w0, i * w1, i * w2, (i, _push(row, 0), _push(row, 1), _push(row, 2)))
+            for t, row in terms.items()
+            for i, w0, w1, w2 in (row,)
         }
-        self._toward: tuple[dict[str, tuple[float, float]], ...] = tuple(
-            {t: (row[0], p) for t, row in terms.items() if (p := _push(row, k)) > 0}
-            for k in range(3)
-        )
-        self._rows.update(
-            (t, (float(i) ** 2, 0.0, 0.0, 0.0)) for t, i in data.get("norm_only", {}).items()
-        )
+        rows = self._rows
+        for t, i in data.get("norm_only", {}).items():
+            row = rows.get(t)  # (a term listed twice keeps its evidence)
+            rows[t] = (float(i) ** 2, 0.0, 0.0, 0.0, row[4] if row is not None else None)
         self.meta: dict[str, Any] = data.get("meta", {})
 
     @classmethod
@@ -153,10 +158,11 @@ class LearnedLexicon:
         grams = ngrams(text)
         counts = Counter(grams)
         rows = self._rows
-        found = list(filter(None, map(rows.get, counts)))
+        hits = list(map(rows.get, counts))
+        found = list(filter(None, hits))
         if not found:
             return Prediction(_softmax(list(self.intercept)), counts, 0.0, 0)
-        sq, z0, z1, z2 = map(sum, zip(*found, strict=True))
+        sq, z0, z1, z2 = map(sum, islice(zip(*found, strict=True), 4))
         if len(counts) != len(grams):
             # Sublinear tf: an n-gram seen tf times weighs idf * (1 + log tf), not idf.
             for g in compress(counts, map((1).__lt__, counts.values())):
@@ -170,17 +176,20 @@ class LearnedLexicon:
         inv = 1.0 / math.sqrt(sq)
         b0, b1, b2 = self.intercept
         probs = _softmax([b0 + z0 * inv, b1 + z1 * inv, b2 + z2 * inv])
-        return Prediction(probs, counts, inv, len(found))
+        known = list(zip(compress(counts, hits), found, strict=True))
+        return Prediction(probs, counts, inv, len(found), known)
 
     def top_terms(self, pred: Prediction, label: str, n: int = 5) -> list[tuple[str, float]]:
         """The ``n`` n-grams that pushed hardest toward ``label`` (against the other labels'
         mean), with how much (tf-idf value times the weight difference)."""
-        toward, counts, log = self._toward[self.labels.index(label)], pred.counts, math.log
+        k, counts, log = self.labels.index(label) + 1, pred.counts, math.log
         scored = []
-        for g in toward.keys() & counts.keys():
-            idf, push = toward[g]
-            tf = counts[g]
-            scored.append(((idf * (1.0 + log(tf)) if tf > 1 else idf) * push, g))
+        for g, row in pred.found:
+            ev = row[4]
+            if ev is not None and ev[k] > 0:
+                idf, push = ev[0], ev[k]
+                tf = counts[g]
+                scored.append(((idf * (1.0 + log(tf)) if tf > 1 else idf) * push, g))
         inv = pred.inv_norm
         return [(g, p * inv) for p, g in heapq.nlargest(n, scored)]
 

@@ -5,6 +5,11 @@ not valid UTF-8, not valid JSON, or not a JSON object is reported as ``line N: r
 ``on_error`` and skipped; blank lines are ignored; every other line gives exactly one output line,
 in input order. An ad that is classified but deserves a word (nothing in it to read; a field
 longer than the engine reads) is reported through ``on_note`` as ``line N: note``.
+
+Verdicts are written with :mod:`orjson` (compact JSON, about six times faster than :mod:`json`);
+a verdict orjson cannot write as :mod:`json` would (an id that is not a string, a small integer
+or null; text with a lone surrogate) is written by :mod:`json`. Input is read with :mod:`json`:
+orjson reads integers beyond 64 bits as floats, which would change an ad's id.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
+
+import orjson
 
 from crawler.rules.engine import FIELDS, MAX_FIELD, Engine
 
@@ -70,6 +77,20 @@ def notes(ad: Mapping[str, Any]) -> list[str]:
     return out
 
 
+_ORJSON_IDS = (str, type(None), bool)
+
+
+def dumps_verdict(verdict: dict[str, Any]) -> str:
+    """One verdict as a JSON line (without the newline), parsed back equal to ``verdict``."""
+    vid = verdict["id"]
+    if type(vid) in _ORJSON_IDS or (type(vid) is int and -(2**63) <= vid < 2**64):
+        try:
+            return orjson.dumps(verdict).decode()
+        except orjson.JSONEncodeError:  # a lone surrogate in a text: json writes it escaped
+            pass
+    return json.dumps(verdict, ensure_ascii=False)
+
+
 def classify_stream(
     engine: Engine,
     fin: IO[bytes],
@@ -79,13 +100,13 @@ def classify_stream(
 ) -> StreamStats:
     """Classify every valid line of ``fin`` and write one verdict object per line to ``fout``."""
     stats = StreamStats()
-    dumps = json.dumps
+    dumps = dumps_verdict
     write = fout.write
     for lineno, ad in iter_objects(fin, on_error, stats):
         if on_note is not None:
             for note in notes(ad):
                 on_note(lineno, note)
         verdict = engine.classify(ad)
-        write(dumps(verdict.to_dict(ad.get("id")), ensure_ascii=False) + "\n")
+        write(dumps(verdict.to_dict(ad.get("id"))) + "\n")
         stats.written += 1
     return stats
