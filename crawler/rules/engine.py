@@ -184,11 +184,20 @@ class Engine:
         if hs:
             add("handle", _Hit(hs[0], hs[1]))
         # Domains in the text as written, and as normalised (a TLD in look-alike letters: .сliсk).
+        # A host already read as written is not read again from the skeleton, where the official
+        # halykbank.kz becomes "halikbank.kz", one letter away from itself.
         seen_lookalike = False
+        as_written: list[tuple[int, int]] = []
         for source, mapped in ((original, True), (text, False)):
             for host, hs, he in builtin.domains_in(source):
                 if sum(1 for lab in host.split(".") if len(lab) == 1) >= 2:
                     continue  # H.a.l.y.k is a spaced word, not a domain
+                if mapped:
+                    as_written.append((hs, he))
+                elif as_written:
+                    os_, oe = norm.span(hs, he)
+                    if any(os_ < e and s < oe for s, e in as_written):
+                        continue
                 v = self.domains.check(host)
                 if v.kind == "lookalike":
                     add("lookalike_domain", _Hit(hs, he, v.brand, mapped))

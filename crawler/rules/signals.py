@@ -54,12 +54,21 @@ _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.") | frozenset(
 )
 
 
+# Labels after the one that gave the hint: halykbank.kz.ru, qaitaru-qazyna.kz.ms are not .kz hosts.
+_MORE_LABELS_RE = re.compile(r"(?:\.[a-z]{2,10})+(?![\w\-])", re.IGNORECASE)
+
+
 def domains_in(text: str) -> list[tuple[str, int, int]]:
     """Host names in running text, found from their TLD backwards: (host, start, end)."""
     out = []
     last_end = -1
     for m in TLD_HINT_RE.finditer(text):
+        if m.start() < last_end:
+            continue  # a label of the host just read
         end = m.end()
+        more = _MORE_LABELS_RE.match(text, end)
+        if more:
+            end = more.end()
         start = m.start()
         while start > 0 and text[start - 1].lower() in _HOST_CHARS:
             start -= 1

@@ -15,6 +15,7 @@ orjson reads integers beyond 64 bits as floats, which would change an ad's id.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -41,12 +42,34 @@ def _describe(exc: Exception) -> str:
     return f"invalid JSON ({exc})"
 
 
+_BOM = b"\xef\xbb\xbf"
+_SURROGATE_RE = re.compile(r"\\ud[89a-f][0-9a-f]{2}")  # in repr(): lone surrogates are escaped
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE_RE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    return value
+
+
 def iter_objects(
-    fh: IO[bytes], on_error: Callable[[int, str], None], stats: StreamStats | None = None
+    fh: IO[bytes],
+    on_error: Callable[[int, str], None],
+    stats: StreamStats | None = None,
+    on_note: Callable[[int, str], None] | None = None,
 ) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    """``(line number, object)`` for every valid JSONL line of a binary stream."""
+    """``(line number, object)`` for every valid JSONL line of a binary stream. A UTF-8 byte
+    order mark opening the stream is dropped; a lone surrogate escape becomes U+FFFD (told
+    through ``on_note``)."""
     stats = stats if stats is not None else StreamStats()
     for lineno, raw in enumerate(fh, 1):
+        if lineno == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]  # a file saved by a Windows editor
         if not raw.strip():
             continue
         stats.read += 1
@@ -60,7 +83,21 @@ def iter_objects(
             stats.bad += 1
             on_error(lineno, f"not a JSON object (got {type(obj).__name__})")
             continue
+        if b"\\u" in raw and _SURROGATE_RE.search(repr(obj)) is not None:
+            # json reads "\\ud800" alone as a lone surrogate: no character, and it cannot be
+            # written as UTF-8 (the engine and the output would fail on it)
+            try:
+                obj = _without_surrogates(obj)
+            except RecursionError:
+                stats.bad += 1
+                on_error(lineno, "invalid JSON (nested too deeply)")
+                continue
+            if on_note is not None:
+                on_note(lineno, "an escape \\ud800-\\udfff that is no character: read as U+FFFD")
         yield lineno, obj
+
+
+_JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
 
 
 def notes(ad: Mapping[str, Any]) -> list[str]:
@@ -70,6 +107,9 @@ def notes(ad: Mapping[str, Any]) -> list[str]:
     if all(v is None or not str(v).strip() for _f, v in values):
         out.append(f"nothing to classify ({', '.join(FIELDS)} all empty): labelled legit")
     for field, value in values:
+        if value is not None and not isinstance(value, str):
+            kind = _JSON_TYPES.get(type(value), type(value).__name__)
+            out.append(f"{field} is {kind}, not a string: read as its text")
         if isinstance(value, str) and len(value) > MAX_FIELD:
             out.append(
                 f"{field} is {len(value):,} characters long: only the first {MAX_FIELD:,} were read"
@@ -102,7 +142,7 @@ def classify_stream(
     stats = StreamStats()
     dumps = dumps_verdict
     write = fout.write
-    for lineno, ad in iter_objects(fin, on_error, stats):
+    for lineno, ad in iter_objects(fin, on_error, stats, on_note):
         if on_note is not None:
             for note in notes(ad):
                 on_note(lineno, note)

@@ -60,6 +60,27 @@ def test_classify_streams_one_verdict_per_valid_line_in_order_and_reports_bad_li
     assert proc.returncode == 1
 
 
+def test_a_byte_order_mark_odd_field_types_and_lone_surrogates_are_read_and_told() -> None:
+    lines = [
+        b"\xef\xbb\xbf" + json.dumps({"id": "bom", "text": "Kaspi Invest: 5% в день, пишите"},
+                                        ensure_ascii=False).encode(),
+        json.dumps({"id": "types", "text": 123, "title": ["x"]}).encode(),
+        b'{"id": "s\\ud800", "text": "Halyk \\udc00 text"}',
+        b'{"id": "pair", "text": "\\ud83d\\ude00 ok"}',
+    ]
+    proc = _run(["classify"], b"\n".join(lines) + b"\n")
+    out = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+    assert [o["id"] for o in out] == ["bom", "types", "s\ufffd", "pair"]
+    assert out[0]["label"] == "fake_investment"  # the first line is not lost to its BOM
+    err = proc.stderr.decode()
+    assert "Traceback" not in err
+    assert "line 2: title is a list, not a string" in err
+    assert "line 2: text is a number, not a string" in err
+    assert "line 3: an escape \\ud800-\\udfff that is no character: read as U+FFFD" in err
+    assert "line 1" not in err and "line 4" not in err
+    assert proc.returncode == 0
+
+
 def test_classify_handles_a_one_megabyte_text(tmp_path: Path) -> None:
     big = ("Kaspi Invest: 5% в день. " + "Обычный текст без смысла. " * 40_000)[:1_048_576]
     src = tmp_path / "in.jsonl"

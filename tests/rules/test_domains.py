@@ -19,6 +19,16 @@ def test_every_official_domain_and_its_subdomains_are_the_brand_and_official(eng
             assert (v.brand, v.kind) == (brand, "official"), host
 
 
+def test_an_official_domain_named_in_the_text_is_no_look_alike_of_itself(engine) -> None:
+    # the skeleton of halykbank.kz is "halikbank.kz", one letter from it: read as written only
+    for domain, _brand in _official(engine):
+        found, _doc = engine.signals({"text": f"Подробнее на {domain}. Условия на сайте."})
+        assert "lookalike_domain" not in found, domain
+    # a look-alike that only extends an official name is still one
+    found, _doc = engine.signals({"text": "Выплаты на halykbank.kz.ru до пятницы"})
+    assert "lookalike_domain" in found
+
+
 def test_an_ad_on_an_official_domain_is_legit(engine) -> None:
     for domain, brand in _official(engine):
         v = engine.classify(
