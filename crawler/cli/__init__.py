@@ -18,7 +18,6 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 from crawler.errors import UserError
 
-
 # Commands whose module is all the app needs: ``scamradar classify`` then imports neither
 # SQLAlchemy nor Scrapy (~0.2 s of start-up). Any other command, or none, builds the whole app.
 _RULES_COMMANDS = frozenset({"classify", "eval", "rules"})

@@ -175,7 +175,7 @@ def train(
         "bench/data/holdout6_wild.jsonl, bench/data/holdout7_wild.jsonl, "
         "bench/data/holdout8_ads.jsonl, bench/data/holdout9_mixed.jsonl, "
         "bench/data/holdout10_wild.jsonl and the CASES of tests/rules/test_wild_style.py in the "
-        "repository; holdout5 stays out, as the blind check).",
+        "repository; holdout5 and holdout11 stay out, as blind checks).",
     ),
     out: Path | None = typer.Option(
         None,

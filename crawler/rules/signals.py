@@ -13,7 +13,8 @@ from collections.abc import Mapping
 # long digit runs.
 _NUM = r"\d{1,3}(?:[ .,]\d{3}){1,5}(?![\d])|\d{1,15}(?:[.,]\d{1,2})?"
 # "min" is Kazakh мың (thousand) in the skeleton, unless minutes: 10 min to Expo, 5 min walk
-_UNIT = r"k|kk|tis\w*|tic\w*|min(?!ut|\s(?:to|from|walk|drive|away|ago|by)(?![a-z]))\w*|mln\w*|million\w*|milion\w*|mlrd|m"
+_MIN = r"min(?!ut|\s(?:to|from|walk|drive|away|ago|by)(?![a-z]))\w*"
+_UNIT = rf"k|kk|tis\w*|tic\w*|{_MIN}|mln\w*|million\w*|milion\w*|mlrd|m"
 _CUR = r"₸|t|tg|kzt|teng\w*|\$|usd\w*|usdt|dollar\w*|rub\w*|eur\w*|€"
 MONEY_RE = re.compile(  # noqa: E501
     rf"(?:(?P<cur1>\$|usd|€)\s?(?P<n1>{_NUM})\s?(?P<u1>{_UNIT})?(?![a-z0-9])"

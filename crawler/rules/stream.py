@@ -97,7 +97,13 @@ def iter_objects(
         yield lineno, obj
 
 
-_JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+_JSON_TYPES = {
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    list: "a list",
+    dict: "an object",
+}
 
 
 def notes(ad: Mapping[str, Any]) -> list[str]:

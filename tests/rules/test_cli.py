@@ -62,8 +62,10 @@ def test_classify_streams_one_verdict_per_valid_line_in_order_and_reports_bad_li
 
 def test_a_byte_order_mark_odd_field_types_and_lone_surrogates_are_read_and_told() -> None:
     lines = [
-        b"\xef\xbb\xbf" + json.dumps({"id": "bom", "text": "Kaspi Invest: 5% в день, пишите"},
-                                        ensure_ascii=False).encode(),
+        b"\xef\xbb\xbf"
+        + json.dumps(
+            {"id": "bom", "text": "Kaspi Invest: 5% в день, пишите"}, ensure_ascii=False
+        ).encode(),
         json.dumps({"id": "types", "text": 123, "title": ["x"]}).encode(),
         b'{"id": "s\\ud800", "text": "Halyk \\udc00 text"}',
         b'{"id": "pair", "text": "\\ud83d\\ude00 ok"}',
