@@ -109,6 +109,21 @@ def _union(sets: list[_Set | None], limit: int) -> _Set | None:
     return frozenset(out)
 
 
+_NOT_A_LEAF = frozenset(("\x00not a leaf",))
+
+
+def _leaf(op, av) -> _Set | None:  # type: ignore[no-untyped-def]
+    """The strings a one-character or zero-width node matches (both analyses agree on these),
+    or ``_NOT_A_LEAF``."""
+    if op is C.LITERAL:
+        return frozenset((chr(av),))
+    if op is C.IN:
+        return _class_chars(av)
+    if op in (C.AT, C.ASSERT, C.ASSERT_NOT):
+        return _EMPTY
+    return _NOT_A_LEAF
+
+
 class _Walker:
     """One walk over a parsed pattern (answers memoised per node)."""
 
@@ -138,12 +153,9 @@ class _Walker:
 
     def _exact_of(self, node) -> _Set | None:  # type: ignore[no-untyped-def]
         op, av = node
-        if op is C.LITERAL:
-            return frozenset((chr(av),))
-        if op is C.IN:
-            return _class_chars(av)
-        if op in (C.AT, C.ASSERT, C.ASSERT_NOT):
-            return _EMPTY
+        chars = _leaf(op, av)
+        if chars is not _NOT_A_LEAF:
+            return chars
         if op in (C.SUBPATTERN, C.ATOMIC_GROUP):
             body = self._body(node)
             return None if body is None else self.exact_seq(body)
@@ -169,12 +181,9 @@ class _Walker:
 
     def _edge_of(self, node, last: bool) -> _Set | None:  # type: ignore[no-untyped-def]
         op, av = node
-        if op is C.LITERAL:
-            return frozenset((chr(av),))
-        if op is C.IN:
-            return _class_chars(av)
-        if op in (C.AT, C.ASSERT, C.ASSERT_NOT):
-            return _EMPTY
+        chars = _leaf(op, av)
+        if chars is not _NOT_A_LEAF:
+            return chars
         if op in (C.SUBPATTERN, C.ATOMIC_GROUP):
             body = self._body(node)
             return None if body is None else self.edge_seq(body, last)
