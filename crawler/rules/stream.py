@@ -4,7 +4,9 @@ Input is read as bytes line by line (memory stays flat however long the file is)
 not valid UTF-8, not valid JSON, or not a JSON object is reported as ``line N: reason`` through
 ``on_error`` and skipped; blank lines are ignored; every other line gives exactly one output line,
 in input order. An ad that is classified but deserves a word (nothing in it to read; a field
-longer than the engine reads) is reported through ``on_note`` as ``line N: note``.
+longer than the engine reads or that is not a string; an escaped lone surrogate, read as U+FFFD)
+is reported through ``on_note`` as ``line N: note``. A byte order mark opening the input is
+dropped.
 
 Verdicts are written with :mod:`orjson` (compact JSON, about six times faster than :mod:`json`);
 a verdict orjson cannot write as :mod:`json` would (an id that is not a string, a small integer
