@@ -27,7 +27,10 @@ PARAMS: dict[str, Any] = {
     "sublinear_tf": True,
     "smooth_idf": True,
     "norm": "l2",
-    "min_df": 1,
+    # An n-gram seen in one training ad only is left out: the model is 0.75 MB instead of 3.4 MB
+    # (66,000 n-grams -> 15,500), loads and predicts faster, and scores the same leave-one-
+    # corpus-out (docs/rules.md, lexicon v15).
+    "min_df": 2,
     "C": 30.0,
     "solver": "lbfgs (multinomial)",
     "max_iter": 5000,
