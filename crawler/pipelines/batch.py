@@ -43,6 +43,7 @@ and, through the crawl context, ``SCAMRADAR_DATABASE_URL`` and ``SCAMRADAR_EVIDE
 from __future__ import annotations
 
 import asyncio
+import atexit
 import gc
 import logging
 import multiprocessing
@@ -50,6 +51,7 @@ import multiprocessing.connection
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -192,10 +194,23 @@ def _worker_process(chunk: bytes, store: bool) -> tuple[Counter[str], list[str]]
 
 
 def _worker_close() -> float:
-    """Close the run's files and engine; returns the worker's peak resident memory in MB."""
+    """Close the run's files and engine; returns the worker's peak resident memory in MB.
+
+    Once they are closed nothing is left that needs the interpreter's tear-down, which frees
+    every object of the rule data one by one (about 20 ms that the end of every crawl waited
+    for, ``scamradar bench crawl``): the worker then skips it when the pool ends it."""
     if _PROCESSOR is not None:
         _PROCESSOR.close()
+    atexit.register(_quick_exit)
     return _peak_rss_mb()
+
+
+def _quick_exit() -> None:
+    """The last exit handler to be registered, so the first to run: the pool's own clean-up
+    (its result queue flushed) has run by then."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _peak_rss_mb() -> float:
