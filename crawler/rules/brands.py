@@ -51,6 +51,9 @@ class MatchingSettings:
     fuzzy_cutoffs: tuple[tuple[int, float], ...]
     domain_max_distance: tuple[tuple[int, int], ...]
     lure_words: tuple[str, ...]
+    # A fuzzy match of a token this short must keep the name's first letter: one letter changed
+    # in front of a five-letter name is another word (Kazakh салық, балық, айлық are not Halyk).
+    fuzzy_same_first_max_len: int = 0
 
     def fuzzy_cutoff(self, length: int) -> float:
         cutoff = self.fuzzy_cutoffs[0][1]
@@ -321,6 +324,12 @@ class NameMatcher:
         val = self._fuzzy_vals[res[2]] if res is not None else None
         if res is not None and abs(len(tok) - len(res[0])) > max(1, len(res[0]) // 5):
             val = None  # a part of a name is not a typo of it ("astana" is not "airastana")
+        if (
+            res is not None
+            and len(tok) <= self.settings.fuzzy_same_first_max_len
+            and tok[0] != res[0][0]
+        ):
+            val = None
         if len(cache) >= self._cache_size:
             cache.clear()
         cache[tok] = val

@@ -169,6 +169,7 @@ def _load_brands(path: Path, c: _Collector) -> tuple[list[Brand], MatchingSettin
             fuzzy_cutoffs=tuple((int(a), float(b)) for a, b in m["fuzzy_cutoffs"]),
             domain_max_distance=tuple((int(a), int(b)) for a, b in m["domain_max_distance"]),
             lure_words=tuple(str(w) for w in m.get("lure_words") or ()),
+            fuzzy_same_first_max_len=int(m.get("fuzzy_same_first_max_len", 0)),
         )
     except (TypeError, KeyError, ValueError) as exc:
         c.add(path, line_of(data, "matching"), f"bad 'matching' section: {exc!r}")
