@@ -12,9 +12,14 @@ from collections.abc import Mapping
 # Numbers are bounded ({1,15}, {1,5} groups): an unbounded \d+ backtracks quadratically on
 # long digit runs.
 _NUM = r"\d{1,3}(?:[ .,]\d{3}){1,5}(?![\d])|\d{1,15}(?:[.,]\d{1,2})?"
-# "min" is Kazakh мың (thousand) in the skeleton, unless minutes: 10 min to Expo, 5 min walk
-_MIN = r"min(?!ut|\s(?:to|from|walk|drive|away|ago|by)(?![a-z]))\w*"
-_UNIT = rf"k|kk|tis\w*|tic\w*|{_MIN}|mln\w*|million\w*|milion\w*|mlrd|m"
+# "min" is Kazakh мың (thousand) in the skeleton, unless minutes: 10 min to Expo, 5 min walk,
+# 5 мин пешком, 15 мин от метро. "tis" is тыс / тысяч, not Kazakh тіске (tooth).
+# (The yaml macro "unit" of signals.yaml says the same for the rule patterns.)
+_MIN = (
+    r"min(?!ut|\s(?:to|from|walk|drive|away|ago|by|peshkom|hodb\w*|ezd\w*|na mashin\w*"
+    r"|na avto\w*|ot|do|nazad|spustia)(?![a-z]))\w*"
+)
+_UNIT = rf"k|kk|tis(?:iach\w*|h\w*)?(?![a-z])|tic\w*|{_MIN}|mln\w*|million\w*|milion\w*|mlrd|m"
 _CUR = r"₸|t|tg|kzt|teng\w*|\$|usd\w*|usdt|dollar\w*|rub\w*|eur\w*|€"
 MONEY_RE = re.compile(  # noqa: E501
     rf"(?:(?P<cur1>\$|usd|€)\s?(?P<n1>{_NUM})\s?(?P<u1>{_UNIT})?(?![a-z0-9])"
