@@ -159,8 +159,19 @@ class Engine:
             m = pat.search(text)
             if m:
                 add(name, _Hit(m.start(), m.end()))
+        minutes = _russian_minutes(norm) if "min" in text else None
+        if minutes:
+            # «мин» (minutes) and Kazakh «мың» (thousand) are one skeleton, "min": the spelling
+            # as written tells them apart.
+            words = [h for h in found.get("money_words", ()) if (h.start, h.end) not in minutes]
+            if words:
+                found["money_words"] = words
+            else:
+                found.pop("money_words", None)
         if _DIGIT_RE.search(text) is not None:
             amounts = builtin.amounts(text)
+            if minutes:
+                amounts = [a for a in amounts if not _ends_in(minutes, a[1], a[2])]
             g = None
             if amounts:
                 for a in amounts:
@@ -410,6 +421,27 @@ class Engine:
             matches=tuple(matches),
             signals=tuple(sorted(present)),
         )
+
+
+_RU_MINUTES_RE = re.compile(r"(?<![^\W\d_])[мМ][иИ][нН](?![^\W\d_])")
+_MIN_WORD_RE = re.compile(r"(?<![a-z])min(?![a-z])")
+
+
+def _russian_minutes(norm: Normalized) -> set[tuple[int, int]]:
+    """Spans of the skeleton's word "min" that are written «мин» (Russian minutes), not «мың»."""
+    if _RU_MINUTES_RE.search(norm.original) is None:
+        return set()
+    out = set()
+    for m in _MIN_WORD_RE.finditer(norm.text):
+        s, e = norm.span(m.start(), m.end())
+        if _RU_MINUTES_RE.fullmatch(norm.original, s, e):
+            out.add((m.start(), m.end()))
+    return out
+
+
+def _ends_in(spans: set[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether the amount [start, end) ends with one of ``spans`` (its unit), spaces aside."""
+    return any(start < s and e <= end + 1 for s, e in spans)
 
 
 def document(ad: Mapping[str, object]) -> tuple[_Doc, str]:

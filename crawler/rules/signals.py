@@ -16,7 +16,7 @@ _NUM = r"\d{1,3}(?:[ .,]\d{3}){1,5}(?![\d])|\d{1,15}(?:[.,]\d{1,2})?"
 # 5 мин пешком, 15 мин от метро. "tis" is тыс / тысяч, not Kazakh тіске (tooth).
 # (The yaml macro "unit" of signals.yaml says the same for the rule patterns.)
 _MIN = (
-    r"min(?!ut|\s(?:to|from|walk|drive|away|ago|by|peshkom|hodb\w*|ezd\w*|na mashin\w*"
+    r"min(?!ut|\.|\s(?:to|from|valk\w*|drive|avai|ago|bi|peshkom|hodb\w*|ezd\w*|na mashin\w*"
     r"|na avto\w*|ot|do|nazad|spustia)(?![a-z]))\w*"
 )
 _UNIT = rf"k|kk|tis(?:iach\w*|h\w*)?(?![a-z])|tic\w*|{_MIN}|mln\w*|million\w*|milion\w*|mlrd|m"
