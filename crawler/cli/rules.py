@@ -170,12 +170,14 @@ def train(
         None,
         help="Labelled JSONL corpora, or test modules with CASES = [(label, text), ...] "
         "(default: tests/rules/data/*.jsonl (dev_ads, dev_wild, holdout_ads, holdout_wild, "
-        "wild7_dev), bench/data/holdout2_wild.jsonl, "
+        "wild7_dev, skeleton_collisions), bench/data/holdout2_wild.jsonl, "
         "bench/data/holdout3_wild.jsonl, bench/data/holdout4_wild.jsonl, "
         "bench/data/holdout6_wild.jsonl, bench/data/holdout7_wild.jsonl, "
         "bench/data/holdout8_ads.jsonl, bench/data/holdout9_mixed.jsonl, "
-        "bench/data/holdout10_wild.jsonl and the CASES of tests/rules/test_wild_style.py in the "
-        "repository; holdout5 and holdout11 stay out, as blind checks).",
+        "bench/data/holdout10_wild.jsonl, bench/data/holdout12_wild.jsonl, "
+        "bench/data/holdout13_mixed.jsonl, bench/data/everyday_train.jsonl and the CASES of "
+        "tests/rules/test_wild_style.py in the repository; holdout5, holdout11 and "
+        "everyday_test stay out, as blind checks).",
     ),
     out: Path | None = typer.Option(
         None,
@@ -214,6 +216,9 @@ def train(
             root / "bench" / "data" / "holdout8_ads.jsonl",
             root / "bench" / "data" / "holdout9_mixed.jsonl",
             root / "bench" / "data" / "holdout10_wild.jsonl",
+            root / "bench" / "data" / "holdout12_wild.jsonl",
+            root / "bench" / "data" / "holdout13_mixed.jsonl",
+            root / "bench" / "data" / "everyday_train.jsonl",  # ordinary commerce, all legit
             root / "tests" / "rules" / "test_wild_style.py",  # its CASES: short hard cases
         ]
     for f in files:
