@@ -281,17 +281,45 @@ def whole_word_starts(text: str, word: str) -> Iterator[int]:
         pos = text.find(word, pos + 1)
 
 
+@lru_cache(maxsize=1)
+def _nfkc_suspect_re() -> re.Pattern[str]:
+    """Any character that is not NFKC-stable on its own among Latin, Greek and Cyrillic
+    (U+0000-U+052F), or lies outside them: only these are looked at one by one."""
+    stable = [c for c in range(0x530) if unicodedata.normalize("NFKC", chr(c)) == chr(c)]
+    ranges, start = [], stable[0]
+    for prev, cur in zip(stable, stable[1:] + [-1], strict=True):
+        if cur != prev + 1:
+            ranges.append(f"\\U{start:08x}-\\U{prev:08x}")
+            start = cur
+    return re.compile(f"[^{''.join(ranges)}]")
+
+
+@lru_cache(maxsize=4096)
+def _nfkc_char(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch)
+
+
 def _nfkc_with_map(text: str) -> tuple[str, EditMap | None]:
+    """NFKC of each character (one № becomes "No"), with the map back to ``text``. Only the
+    characters outside the stable Latin/Greek/Cyrillic ranges are normalised one by one: a
+    no-break space or a № in a long text no longer costs a call per character."""
     if unicodedata.is_normalized("NFKC", text):
         return text, None
-    out: list[str] = []
+    parts: list[str] = []
     edits: list[tuple[int, int, int]] = []
-    for i, ch in enumerate(text):
-        n = unicodedata.normalize("NFKC", ch)
-        out.append(n)
-        if len(n) != 1:
-            edits.append((i, i + 1, len(n)))
-    return "".join(out), EditMap.from_edits(edits)
+    last = 0
+    for m in _nfkc_suspect_re().finditer(text):
+        ch = m.group()
+        n = _nfkc_char(ch)
+        if n != ch:
+            i = m.start()
+            parts.append(text[last:i])
+            parts.append(n)
+            last = i + 1
+            if len(n) != 1:
+                edits.append((i, i + 1, len(n)))
+    parts.append(text[last:])
+    return "".join(parts), EditMap.from_edits(edits)
 
 
 def _fold_mixed(word: str) -> str:
