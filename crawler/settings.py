@@ -80,9 +80,11 @@ ITEM_PIPELINES = {
 }
 # Items per batch (one database transaction); a partial batch is also processed every
 # FLUSH_SECONDS. The batch stages run in a worker process when the machine has 2+ CPUs
-# (SCAMRADAR_PIPELINE_PROCESS: auto, 1 or 0).
+# (SCAMRADAR_PIPELINE_PROCESS: auto, 1 or 0). A batch is handed to the worker whole, or in
+# PIPELINE_CHUNKS parts as its items come (for a machine whose worker keeps the crawl waiting).
 SCAMRADAR_STORE_BATCH = 100
 SCAMRADAR_STORE_FLUSH_SECONDS = 5.0
+SCAMRADAR_PIPELINE_CHUNKS = 1
 SCAMRADAR_PIPELINE_PROCESS = "auto"
 
 EXTENSIONS = {

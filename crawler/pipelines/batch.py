@@ -6,10 +6,13 @@ Items are stored in batches of ``SCAMRADAR_STORE_BATCH`` (also every
 :class:`~crawler.pipelines.classify.Classifier` (rule engine, indicators) and
 :class:`~crawler.pipelines.evidence.EvidenceWriter` (WARC records) on each item, then
 :class:`~crawler.pipelines.store.BatchWriter` on the whole batch (one database transaction).
-The items reach the processor in chunks of a fifth of a batch, so that it classifies them while
-the crawl goes on: when the crawl ends, what is left to do is one chunk and the last
-transaction, not a whole batch (about 4 % of a 2,000-page crawl's time, ``scamradar bench
-crawl``).
+By default a batch reaches the processor whole, when it is full. With
+``SCAMRADAR_PIPELINE_CHUNKS`` = N it is handed over in N chunks as the items come, so that the
+processor classifies them while the crawl goes on and the end of a crawl waits for one chunk
+rather than a batch: that pays on a machine whose processor is slow enough to keep the crawl
+waiting, while every hand-over costs the crawl process a little (on the 2-CPU development
+machine, ``scamradar bench crawl``: 85 % of the bare spider's throughput with chunks of 20, 89-91 %
+with whole batches; docs/collection.md).
 
 By default the processor lives in one worker process of its own (with its own database engine
 and the run's WARC file), so the rule engine, gzip and the database use a second CPU while the
@@ -36,7 +39,8 @@ stages are the bottleneck); with a worker process, ``pipeline/worker_pid``,
 ``pipeline/worker_peak_rss_mb`` (its own peak resident memory).
 
 Settings read: ``SCAMRADAR_STORE_BATCH`` (100), ``SCAMRADAR_STORE_FLUSH_SECONDS`` (5),
-``SCAMRADAR_PIPELINE_PROCESS`` (default on when the machine has 2+ CPUs), ``SCAMRADAR_RULES_DIR``,
+``SCAMRADAR_PIPELINE_CHUNKS`` (1: whole batches), ``SCAMRADAR_PIPELINE_PROCESS`` (default on when
+the machine has 2+ CPUs), ``SCAMRADAR_RULES_DIR``,
 and, through the crawl context, ``SCAMRADAR_DATABASE_URL`` and ``SCAMRADAR_EVIDENCE_DIR``.
 """
 
@@ -73,7 +77,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 MAX_WAITING_BATCHES = 1
-CHUNKS_PER_BATCH = 5
 
 
 @dataclass(frozen=True)
@@ -302,7 +305,8 @@ class BatchPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.batch_size = max(1, settings.getint("SCAMRADAR_STORE_BATCH", 100))
-        self.chunk_size = max(1, self.batch_size // CHUNKS_PER_BATCH)
+        chunks = max(1, settings.getint("SCAMRADAR_PIPELINE_CHUNKS", 1))
+        self.chunk_size = max(1, self.batch_size // chunks)
         self.flush_seconds = settings.getfloat("SCAMRADAR_STORE_FLUSH_SECONDS", 5.0)
         self.use_process = uses_worker_process(settings)
         rules_dir: str | None = settings.get("SCAMRADAR_RULES_DIR") or None

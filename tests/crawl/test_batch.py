@@ -1,4 +1,5 @@
-"""The batch pipeline hands items over in chunks and stores them in whole batches."""
+"""The batch pipeline hands items over (whole batches, or chunks of them) and stores them in
+whole batches."""
 
 from __future__ import annotations
 
@@ -68,7 +69,10 @@ def test_a_failed_chunk_loses_the_items_of_its_batch_handed_over_so_far(
 ) -> None:
     monkeypatch.setattr(gc, "freeze", lambda: None)  # not this test process's heap
     crawler = _Crawler(
-        SCAMRADAR_STORE_BATCH=4, SCAMRADAR_STORE_FLUSH_SECONDS=0, SCAMRADAR_PIPELINE_PROCESS=0
+        SCAMRADAR_STORE_BATCH=4,
+        SCAMRADAR_PIPELINE_CHUNKS=4,  # one item per chunk
+        SCAMRADAR_STORE_FLUSH_SECONDS=0,
+        SCAMRADAR_PIPELINE_PROCESS=0,
     )
     pipeline = BatchPipeline(crawler)  # type: ignore[arg-type]
     processor = _Processor()
@@ -89,12 +93,15 @@ def test_a_failed_chunk_loses_the_items_of_its_batch_handed_over_so_far(
     assert stats["storage/items"] == 6
 
 
-def test_items_reach_the_worker_in_chunks_and_are_stored_in_whole_batches(
-    crawl: Crawl, http_server: FixtureServer
+@pytest.mark.parametrize("chunks", [1, 5])
+def test_items_reach_the_worker_and_are_stored_in_whole_batches(
+    crawl: Crawl, http_server: FixtureServer, chunks: int
 ) -> None:
     telegram_routes(http_server)
     crawl.write_sources([telegram_source(http_server)])
-    done = crawl.crawl("almaty_tg", "-s", "SCAMRADAR_STORE_BATCH=5")
+    done = crawl.crawl(
+        "almaty_tg", "-s", "SCAMRADAR_STORE_BATCH=5", "-s", f"SCAMRADAR_PIPELINE_CHUNKS={chunks}"
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "9 items, 9 new" in done.stdout
     engine = make_engine(crawl.db_url)
