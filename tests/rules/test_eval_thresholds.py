@@ -49,19 +49,29 @@ def test_every_verdict_explains_itself(engine, dev_ads) -> None:
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "data"
 
-# Floors a little under what the corpora score now (docs/rules.md, "holdout9, holdout10 and
-# holdout11"): a change to the rule data that loses more than an ad or two here is a regression.
+# Floors a little under what the corpora score now (docs/rules.md, "holdout12 to holdout15"):
+# a change to the rule data that loses more than an ad or two here is a regression.
 RULES_ALONE_FLOORS = {
     "holdout4_wild": 0.96,
     "holdout5_wild": 0.90,
     "holdout7_wild": 0.97,
     "holdout8_ads": 0.97,
     "holdout9_mixed": 0.94,
-    "holdout10_wild": 0.86,
+    "holdout10_wild": 0.89,
     "holdout11_mixed": 0.89,
+    "holdout12_wild": 0.95,
+    "holdout13_mixed": 0.97,
+    "holdout14_mixed": 0.96,
+    "holdout15_ads": 0.94,
+    "everyday_test": 0.96,
 }
 # Corpora the learned lexicon is not trained on: the shipped engine (rules + lexicon) there.
-BLIND_BLEND_FLOORS = {"holdout5_wild": 0.97, "holdout11_mixed": 0.96}
+BLIND_BLEND_FLOORS = {
+    "holdout5_wild": 0.97,
+    "holdout11_mixed": 0.97,
+    "holdout15_ads": 0.97,
+    "everyday_test": 0.97,
+}
 
 
 def _bench_rows(name: str) -> list[dict]:
@@ -84,6 +94,15 @@ def test_the_rules_alone_keep_their_floor_on_the_held_out_corpora(rules_alone, n
 def test_the_engine_keeps_its_floor_on_the_corpora_it_never_trained_on(engine, name) -> None:
     ev = _evaluate(engine, _bench_rows(name))
     assert ev.macro_f1() >= BLIND_BLEND_FLOORS[name], ev.report()
+
+
+def test_ordinary_commerce_is_not_flagged(engine, rules_alone) -> None:
+    """240 everyday ads (rentals, cars, shops, bank SMS, vacancies …), all legit: each of them
+    has money, periods, percentages or bonuses in it, the raw material of the scam rules."""
+    rows = _bench_rows("everyday_train")
+    for eng, most in ((rules_alone, 2), (engine, 2)):
+        flagged = [r["id"] for r in rows if eng.classify(r).label != "legit"]
+        assert len(flagged) <= most, flagged
 
 
 # Everyday words whose Latin skeleton is a rule term of another language (Russian «мин» minutes
