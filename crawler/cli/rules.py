@@ -176,6 +176,7 @@ def train(
         "bench/data/holdout8_ads.jsonl, bench/data/holdout9_mixed.jsonl, "
         "bench/data/holdout10_wild.jsonl, bench/data/holdout12_wild.jsonl, "
         "bench/data/holdout13_mixed.jsonl, bench/data/holdout14_mixed.jsonl, "
+        "bench/data/holdout16_wild.jsonl, "
         "bench/data/everyday_train.jsonl and the CASES of "
         "tests/rules/test_wild_style.py in the repository; holdout5, holdout11, holdout15 and "
         "everyday_test stay out, as blind checks).",
@@ -220,6 +221,7 @@ def train(
             root / "bench" / "data" / "holdout12_wild.jsonl",
             root / "bench" / "data" / "holdout13_mixed.jsonl",
             root / "bench" / "data" / "holdout14_mixed.jsonl",
+            root / "bench" / "data" / "holdout16_wild.jsonl",
             root / "bench" / "data" / "everyday_train.jsonl",  # ordinary commerce, all legit
             root / "tests" / "rules" / "test_wild_style.py",  # its CASES: short hard cases
         ]
