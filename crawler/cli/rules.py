@@ -178,7 +178,8 @@ def train(
         "bench/data/holdout13_mixed.jsonl, bench/data/holdout14_mixed.jsonl, "
         "bench/data/holdout16_wild.jsonl, "
         "bench/data/everyday_train.jsonl and the CASES of "
-        "tests/rules/test_wild_style.py in the repository; holdout5, holdout11, holdout15 and "
+        "tests/rules/test_wild_style.py in the repository; holdout5, holdout11, holdout15, "
+        "holdout17 and "
         "everyday_test stay out, as blind checks).",
     ),
     out: Path | None = typer.Option(
