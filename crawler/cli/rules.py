@@ -177,10 +177,9 @@ def train(
         "bench/data/holdout10_wild.jsonl, bench/data/holdout12_wild.jsonl, "
         "bench/data/holdout13_mixed.jsonl, bench/data/holdout14_mixed.jsonl, "
         "bench/data/holdout16_wild.jsonl, "
-        "bench/data/everyday_train.jsonl and the CASES of "
+        "bench/data/everyday_train.jsonl, bench/data/genre_train.jsonl and the CASES of "
         "tests/rules/test_wild_style.py in the repository; holdout5, holdout11, holdout15, "
-        "holdout17 and "
-        "everyday_test stay out, as blind checks).",
+        "holdout17, everyday_test and genre_test stay out, as blind checks).",
     ),
     out: Path | None = typer.Option(
         None,
@@ -224,6 +223,7 @@ def train(
             root / "bench" / "data" / "holdout14_mixed.jsonl",
             root / "bench" / "data" / "holdout16_wild.jsonl",
             root / "bench" / "data" / "everyday_train.jsonl",  # ordinary commerce, all legit
+            root / "bench" / "data" / "genre_train.jsonl",  # news, explainers, chats: all legit
             root / "tests" / "rules" / "test_wild_style.py",  # its CASES: short hard cases
         ]
     for f in files:
