@@ -164,22 +164,46 @@ def test(
         raise typer.Exit(1)
 
 
+# The corpora of bench/data/ the lexicon is trained on by default, in this order (everyday_train
+# and genre_train: ordinary commerce and other genres, all legit), and those kept out as blind
+# checks (docs/rules.md, "Learned lexicon").
+TRAIN_BENCH_CORPORA = (
+    "holdout2_wild",
+    "holdout3_wild",
+    "holdout4_wild",
+    "holdout6_wild",
+    "holdout7_wild",
+    "holdout8_ads",
+    "holdout9_mixed",
+    "holdout10_wild",
+    "holdout12_wild",
+    "holdout13_mixed",
+    "holdout14_mixed",
+    "holdout16_wild",
+    "everyday_train",
+    "genre_train",
+)
+BLIND_BENCH_CORPORA = (
+    "holdout5_wild",
+    "holdout11_mixed",
+    "holdout15_ads",
+    "holdout17_mixed",
+    "everyday_test",
+    "genre_test",
+)
+
+
 @rules_app.command("train")
 def train(
     files: list[Path] = typer.Argument(
         None,
         help="Labelled JSONL corpora, or test modules with CASES = [(label, text), ...] "
         "(default: tests/rules/data/*.jsonl (dev_ads, dev_wild, holdout_ads, holdout_wild, "
-        "wild7_dev, skeleton_collisions), bench/data/holdout2_wild.jsonl, "
-        "bench/data/holdout3_wild.jsonl, bench/data/holdout4_wild.jsonl, "
-        "bench/data/holdout6_wild.jsonl, bench/data/holdout7_wild.jsonl, "
-        "bench/data/holdout8_ads.jsonl, bench/data/holdout9_mixed.jsonl, "
-        "bench/data/holdout10_wild.jsonl, bench/data/holdout12_wild.jsonl, "
-        "bench/data/holdout13_mixed.jsonl, bench/data/holdout14_mixed.jsonl, "
-        "bench/data/holdout16_wild.jsonl, "
-        "bench/data/everyday_train.jsonl, bench/data/genre_train.jsonl and the CASES of "
-        "tests/rules/test_wild_style.py in the repository; holdout5, holdout11, holdout15, "
-        "holdout17, everyday_test and genre_test stay out, as blind checks).",
+        "wild7_dev, skeleton_collisions), "
+        + ", ".join(f"bench/data/{name}.jsonl" for name in TRAIN_BENCH_CORPORA)
+        + " and the CASES of tests/rules/test_wild_style.py in the repository; "
+        + ", ".join(BLIND_BENCH_CORPORA)
+        + " stay out, as blind checks).",
     ),
     out: Path | None = typer.Option(
         None,
@@ -209,23 +233,8 @@ def train(
     if not files:
         root = Path(__file__).resolve().parents[2]
         files = sorted((root / "tests" / "rules" / "data").glob("*.jsonl"))
-        files += [
-            root / "bench" / "data" / "holdout2_wild.jsonl",
-            root / "bench" / "data" / "holdout3_wild.jsonl",
-            root / "bench" / "data" / "holdout4_wild.jsonl",
-            root / "bench" / "data" / "holdout6_wild.jsonl",
-            root / "bench" / "data" / "holdout7_wild.jsonl",
-            root / "bench" / "data" / "holdout8_ads.jsonl",
-            root / "bench" / "data" / "holdout9_mixed.jsonl",
-            root / "bench" / "data" / "holdout10_wild.jsonl",
-            root / "bench" / "data" / "holdout12_wild.jsonl",
-            root / "bench" / "data" / "holdout13_mixed.jsonl",
-            root / "bench" / "data" / "holdout14_mixed.jsonl",
-            root / "bench" / "data" / "holdout16_wild.jsonl",
-            root / "bench" / "data" / "everyday_train.jsonl",  # ordinary commerce, all legit
-            root / "bench" / "data" / "genre_train.jsonl",  # news, explainers, chats: all legit
-            root / "tests" / "rules" / "test_wild_style.py",  # its CASES: short hard cases
-        ]
+        files += [root / "bench" / "data" / f"{name}.jsonl" for name in TRAIN_BENCH_CORPORA]
+        files.append(root / "tests" / "rules" / "test_wild_style.py")  # CASES: short hard cases
     for f in files:
         if not f.is_file():
             raise UserError(f"cannot read {f}")
