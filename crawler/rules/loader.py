@@ -25,6 +25,7 @@ from crawler.rules.lexicon import (
 )
 from crawler.rules.model import LABELS, SCAM_LABELS, STATUSES, Example, Rule
 from crawler.rules.normalize import normalize_term
+from crawler.rules.signals import MACROS as BUILTIN_MACROS
 from crawler.rules.yamlsrc import LDict, LList, line_of, load_yaml
 
 DEFAULT_DATA_DIR = Path(__file__).parent / "data"
@@ -279,7 +280,7 @@ def _load_signals(
     if not isinstance(data, LDict) or not isinstance(data.get("signals"), LDict):
         c.add(path, line_of(data), "expected a mapping with 'signals'")
         return [], None, {}, [], (), {}
-    refs: dict[str, str] = {}
+    refs: dict[str, str] = dict(BUILTIN_MACROS)
     macros = data.get("macros") or LDict()
     vocab = data.get("vocab") or LDict()
     for name, body in macros.items():

@@ -14,12 +14,14 @@ from collections.abc import Mapping
 _NUM = r"\d{1,3}(?:[ .,]\d{3}){1,5}(?![\d])|\d{1,15}(?:[.,]\d{1,2})?"
 # "min" is Kazakh мың (thousand) in the skeleton, unless minutes: 10 min to Expo, 5 min walk,
 # 5 мин пешком, 15 мин от метро. "tis" is тыс / тысяч, not Kazakh тіске (tooth).
-# (The yaml macro "unit" of signals.yaml says the same for the rule patterns.)
+# The rule patterns of signals.yaml use the same "min" as the built-in macro {min_thousand}.
 _MIN = (
     r"min(?!ut|\.|\s(?:to|from|valk\w*|drive|avai|ago|bi|peshkom|hodb\w*|ezd\w*|na mashin\w*"
     r"|na avto\w*|ot|do|nazad|spustia)(?![a-z]))\w*"
 )
 _UNIT = rf"k|kk|tis(?:iach\w*|h\w*)?(?![a-z])|tic\w*|{_MIN}|mln\w*|million\w*|milion\w*|mlrd|m"
+# Macros that signals.yaml may use in its patterns without defining them.
+MACROS = {"min_thousand": _MIN}
 _CUR = r"₸|t|tg|kzt|teng\w*|\$|usd\w*|usdt|dollar\w*|rub\w*|eur\w*|€"
 MONEY_RE = re.compile(  # noqa: E501
     rf"(?:(?P<cur1>\$|usd|€)\s?(?P<n1>{_NUM})\s?(?P<u1>{_UNIT})?(?![a-z0-9])"
