@@ -88,7 +88,7 @@ def main() -> None:
         if E._DIGIT_RE.search(text):
             found = builtin.amounts(text)
             if found:
-                builtin.growth(found, eng.ruleset.growth)
+                builtin.growth(found, eng.ruleset.growth, text)
             next(builtin.PHONE_RE.finditer(text), None)
             if "%" in text:
                 list(builtin.PCT_RE.finditer(text))

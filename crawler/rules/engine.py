@@ -176,7 +176,7 @@ class Engine:
             if amounts:
                 for a in amounts:
                     add("money", _Hit(a[1], a[2]))
-                g = builtin.growth(amounts, self.ruleset.growth)
+                g = builtin.growth(amounts, self.ruleset.growth, text)
             if g:
                 add("growth", _Hit(g[0], g[1]))
             if self.ruleset.growth_periods and not g:

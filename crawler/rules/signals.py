@@ -143,20 +143,38 @@ def amounts(text: str) -> list[tuple[float, int, int]]:
     return out
 
 
+# A line that opens with a point in time (День 8:, Week 2 —, 3-күн:, Friday:): a diary of a balance.
+_DATED_LINE_RE = re.compile(
+    r"[^a-z0-9\n]{0,4}(?:(?:den|dai|kun|nedel\w*|veek|apta|mesiac|month)\s?\d{1,3}"
+    r"|\d{1,3}\s?-?(?:i|shi|th|st|nd|rd)?\s?(?:den|dnia|dai|kun|apta|nedel\w*|veek|mesiac|month|ai)"
+    r"|(?:ponedelnik|vtornik|sreda|sredu|chetverg|piatnic\w*|subbot\w*|voskresen\w*|monday|tuesday"
+    r"|vednesday|thursday|fridai|saturdai|sundai|duisenbi|seisenbi|sarsenbi|beisenbi|zhuma|senbi|zheksenbi))"
+    r"\s?[:—–\-)]"
+)
+
+
+def _other_item(text: str, end: int, start: int) -> bool:
+    """Whether the figure at ``start`` is on a later line than the one ending at ``end`` that is
+    another item of a list (a price list, a tender digest), not a dated line of a diary."""
+    nl = text.rfind("\n", end, start)
+    return nl >= 0 and _DATED_LINE_RE.match(text, nl + 1) is None
+
+
 def growth(
-    found: list[tuple[float, int, int]], params: Mapping[str, float]
+    found: list[tuple[float, int, int]], params: Mapping[str, float], text: str
 ) -> tuple[int, int] | None:
-    """First pair of amounts where a later one is min_ratio–max_ratio times an earlier one."""
+    """First pair of amounts of ``text`` where a later one is min_ratio–max_ratio times an
+    earlier one, both on one line or the later on a dated line (День 8: …)."""
     window = params.get("window", 160)
     lo, hi = params.get("min_ratio", 2.0), params.get("max_ratio", 200.0)
     floor = params.get("min_amount", 10.0)
-    for i, (a, s, _e) in enumerate(found):
+    for i, (a, s, e) in enumerate(found):
         if a < floor:
             continue
-        for b, _s2, e2 in found[i + 1 :]:
+        for b, s2, e2 in found[i + 1 :]:
             if e2 - s > window:
                 break
-            if lo <= b / a <= hi:
+            if lo <= b / a <= hi and not _other_item(text, e, s2):
                 return s, e2
     return None
 
@@ -211,14 +229,22 @@ def growth_pairs(
         for b, s2, e2 in found[i + 1 :]:
             if e2 - s > window:
                 break
-            if min_ratio <= b / a <= hi and not _RANGE_GAP_RE.fullmatch(text[e:s2]):
+            if (
+                min_ratio <= b / a <= hi
+                and not _RANGE_GAP_RE.fullmatch(text[e:s2])
+                and not _other_item(text, e, s2)
+            ):
                 out.append((s, e2))
         for b, s2, e2 in bare:
             if s2 < e or e2 - s > window:
                 continue
             if unit is None:
                 unit = _unit_of(text, s)
-            if min_ratio <= b * unit / a <= hi and not _RANGE_GAP_RE.fullmatch(text[e:s2]):
+            if (
+                min_ratio <= b * unit / a <= hi
+                and not _RANGE_GAP_RE.fullmatch(text[e:s2])
+                and not _other_item(text, e, s2)
+            ):
                 out.append((s, e2))
     for i, (a, s, e) in enumerate(bare):
         if a < floor or i + 1 >= len(bare):

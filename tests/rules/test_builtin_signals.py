@@ -69,6 +69,30 @@ def test_deposits_pay_ranges_and_prices_are_not_period_growth(rules, text) -> No
     assert "period_growth" not in _signals(rules, text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "• стрижка — 3 000 ₸\n• окрашивание — 18 000 ₸\n• кератин — 25 000 ₸",
+        "1) Уборка территории — 8 950 000 ₸\n2) Поставка компьютеров — 214 000 000 ₸",
+        "Баня +15 000 ₸\nбудни 45 000 ₸/сутки",
+    ],
+)
+def test_amounts_of_two_items_of_a_list_are_no_growth(rules, text) -> None:
+    assert {"growth", "period_growth"}.isdisjoint(_signals(rules, text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "День 1: пополнила 80 000 ₸\nДень 8: баланс 246 900 ₸",
+        "Вложила 50 000 ₸, через неделю на счёте 140 000 ₸",
+        "Week 1 — deposit $200\nWeek 3 — balance $900",
+    ],
+)
+def test_growth_on_one_line_or_down_a_dated_diary_is_growth(rules, text) -> None:
+    assert "growth" in _signals(rules, text)
+
+
 def test_two_prices_next_to_a_day_are_period_growth_but_not_a_scam(rules) -> None:
     # The signal cannot tell a price list from a return; the rules need more than it.
     text = "Доставка 2 500 ₸, заказ до 18:00, на следующий день 2 700 ₸ с подъёмом"
