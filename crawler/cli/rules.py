@@ -180,8 +180,11 @@ TRAIN_BENCH_CORPORA = (
     "holdout13_mixed",
     "holdout14_mixed",
     "holdout16_wild",
+    "holdout18_wild",
+    "holdout19_ads",
     "everyday_train",
     "genre_train",
+    "genre2_train",
 )
 BLIND_BENCH_CORPORA = (
     "holdout5_wild",
@@ -190,6 +193,8 @@ BLIND_BENCH_CORPORA = (
     "holdout17_mixed",
     "everyday_test",
     "genre_test",
+    "genre2_test",  # read to fix the rules, never trained on
+    "genre3_test",
 )
 
 

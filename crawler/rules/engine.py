@@ -280,7 +280,8 @@ class Engine:
 
     @staticmethod
     def _near(nd, found: dict[str, list[_Hit]], text: str) -> _Hit | None:  # type: ignore[no-untyped-def]
-        """Two signals at most ``nd.window`` characters apart, in the same field."""
+        """Two signals at most ``nd.window`` characters apart, in the same field and, unless
+        ``nd.across_lines``, on the same line (not two items of a list)."""
         firsts = [h for sig in nd.first for h in found.get(sig, ()) if not h.mapped]
         if not firsts:
             return None
@@ -293,7 +294,8 @@ class Engine:
                     gap = (b.end, a.start)
                 else:
                     continue
-                if _DOC_SEP not in text[gap[0] : gap[1]]:
+                between = text[gap[0] : gap[1]]
+                if _DOC_SEP not in between and (nd.across_lines or "\n" not in between):
                     return _Hit(min(a.start, b.start), max(a.end, b.end))
         return None
 

@@ -97,6 +97,7 @@ class NearDef:
     then: tuple[str, ...]
     window: int
     either_order: bool
+    across_lines: bool = False  # whether the two may stand on different lines
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ def _load_people(path: Path, c: _Collector) -> list[Person]:
 
 
 _NEAR_OPERANDS_BUILTIN = {"money", "pct"}
+_NEAR_KEYS = {"description", "first", "then", "window", "either_order", "across_lines"}
 
 
 def _load_near(data: LDict, path: Path, lexicon: set[str], c: _Collector) -> list[NearDef]:
@@ -246,6 +248,8 @@ def _load_near(data: LDict, path: Path, lexicon: set[str], c: _Collector) -> lis
             continue
         if name in lexicon or name in BUILTIN_SIGNALS:
             c.add(path, line, f"near signal {name!r} duplicates a signal name")
+        for key in set(d) - _NEAR_KEYS:
+            c.add(path, line_of(d, key), f"near signal {name!r}: unknown key {key!r}")
         first = _strs(d.get("first"), path, line, "first", c)
         then = _strs(d.get("then"), path, line, "then", c)
         for op in (*first, *then):
@@ -261,6 +265,7 @@ def _load_near(data: LDict, path: Path, lexicon: set[str], c: _Collector) -> lis
                 then,
                 int(d.get("window", 30)),
                 bool(d.get("either_order", False)),
+                bool(d.get("across_lines", False)),
             )
         )
     return out

@@ -49,7 +49,8 @@ def test_every_verdict_explains_itself(engine, dev_ads) -> None:
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "data"
 
-# Floors a little under what the corpora score now (docs/rules.md, "holdout12 to holdout15"):
+# Floors a little under what the corpora score now (docs/rules.md, "holdout18, holdout19 and
+# texts of unseen genres"):
 # a change to the rule data that loses more than an ad or two here is a regression.
 RULES_ALONE_FLOORS = {
     "holdout4_wild": 0.96,
@@ -65,8 +66,12 @@ RULES_ALONE_FLOORS = {
     "holdout15_ads": 0.94,
     "holdout16_wild": 0.95,
     "holdout17_mixed": 0.92,
+    "holdout18_wild": 0.96,
+    "holdout19_ads": 0.97,
     "everyday_test": 0.96,
     "genre_test": 0.96,
+    "genre2_test": 0.85,
+    "genre3_test": 0.87,
 }
 # Corpora the learned lexicon is not trained on: the shipped engine (rules + lexicon) there.
 BLIND_BLEND_FLOORS = {
@@ -76,6 +81,8 @@ BLIND_BLEND_FLOORS = {
     "holdout17_mixed": 0.95,
     "everyday_test": 0.97,
     "genre_test": 0.97,
+    "genre2_test": 0.97,
+    "genre3_test": 0.96,
 }
 
 

@@ -86,6 +86,20 @@ def test_unknown_signal_bad_weight_and_unknown_keys_are_reported(data_dir: Path)
     assert any(f"{rule}:{_line_of(rule, 'colour')}: unknown key 'colour'" in m for m in messages)
 
 
+def test_an_unknown_key_of_a_near_signal_is_reported(data_dir: Path) -> None:
+    signals = data_dir / "signals.yaml"
+    text = signals.read_text("utf-8").replace(
+        "    across_lines: true   # a reply", "    across_line: true   # a reply", 1
+    )
+    signals.write_text(text, "utf-8")
+    _, problems = load_ruleset(data_dir)
+    line = _line_of(signals, "across_line: true")
+    assert any(
+        f"{signals}:{line}: near signal 'debunked_offer': unknown key 'across_line'" in str(p)
+        for p in problems
+    ), problems
+
+
 def test_broken_yaml_is_a_config_error_naming_file_and_line(data_dir: Path) -> None:
     rule = data_dir / "rules" / "recovery_scam.paid_recovery.yaml"
     rule.write_text("id: x\nsignals: [unclosed\n", "utf-8")
