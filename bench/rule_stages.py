@@ -13,6 +13,7 @@ that a version does not have are skipped or replaced by what that version did.
 from __future__ import annotations
 
 import argparse
+import inspect
 import io
 import json
 import sys
@@ -84,11 +85,17 @@ def main() -> None:
 
     stage("patterns (gates included)", patterns, texts)
 
+    # growth() reads the text since it knows lines (older trees: amounts only)
+    growth_reads_text = len(inspect.signature(builtin.growth).parameters) > 2
+
     def amounts(text: str) -> None:
         if E._DIGIT_RE.search(text):
             found = builtin.amounts(text)
             if found:
-                builtin.growth(found, eng.ruleset.growth, text)
+                if growth_reads_text:
+                    builtin.growth(found, eng.ruleset.growth, text)
+                else:
+                    builtin.growth(found, eng.ruleset.growth)
             next(builtin.PHONE_RE.finditer(text), None)
             if "%" in text:
                 list(builtin.PCT_RE.finditer(text))

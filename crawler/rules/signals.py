@@ -216,7 +216,8 @@ def growth_pairs(
     """Spans of (earlier, later) figure pairs whose ratio is ``min_ratio``–``max_ratio``.
 
     Two amounts; an amount and a bare figure after it read in the amount's unit (с 60 тысяч
-    вышло 210); two bare figures joined by an arrow (500 → 590). Ranges are not growth.
+    вышло 210); two bare figures joined by an arrow (500 → 590). Ranges are not growth, nor
+    two items of a list (see :func:`growth`).
     """
     window = params.get("window", 160)
     hi = params.get("max_ratio", 200.0)
