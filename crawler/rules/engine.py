@@ -84,6 +84,7 @@ class Engine:
         ]
         # Which patterns can match an ad: their gates and literal prefilters, in one pass.
         self._pattern_gate = PatternGate(self.patterns)
+        self._masks = [(s.name, s.masked_by) for s in ruleset.signals if s.masked_by]
         # Each rule's weights as two columns, summed over the signals present at C speed.
         self._weight_cols = {
             r.id: (tuple(sig for sig, _w in r.weights), tuple(w for _sig, w in r.weights))
@@ -159,6 +160,9 @@ class Engine:
             m = pat.search(text)
             if m:
                 add(name, _Hit(m.start(), m.end()))
+        for sig, by in self._masks:
+            if sig in found:
+                _mask(found, sig, [h for b in by for h in found.get(b, ())])
         minutes = _russian_minutes(norm) if "min" in text else None
         if minutes:
             # «мин» (minutes) and Kazakh «мың» (thousand) are one skeleton, "min": the spelling
@@ -439,6 +443,17 @@ def _russian_minutes(norm: Normalized) -> set[tuple[int, int]]:
         if _RU_MINUTES_RE.fullmatch(norm.original, s, e):
             out.add((m.start(), m.end()))
     return out
+
+
+def _mask(found: dict[str, list[_Hit]], sig: str, covers: list[_Hit]) -> None:
+    """Drop the hits of ``sig`` that lie inside one of ``covers`` (and the signal if none is left)."""
+    if not covers:
+        return
+    kept = [h for h in found[sig] if not any(c.start <= h.start and h.end <= c.end for c in covers)]
+    if kept:
+        found[sig] = kept
+    else:
+        del found[sig]
 
 
 def _ends_in(spans: set[tuple[int, int]], start: int, end: int) -> bool:

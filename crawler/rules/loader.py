@@ -85,6 +85,8 @@ class SignalDef:
     description: str
     terms: tuple[TermSpec, ...]
     patterns: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]  # (regex, gate strings)
+    # Hits inside a hit of one of these signals do not count («гарант» of «не гарантирован»).
+    masked_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,7 @@ def _load_people(path: Path, c: _Collector) -> list[Person]:
 
 _NEAR_OPERANDS_BUILTIN = {"money", "pct"}
 _NEAR_KEYS = {"description", "first", "then", "window", "either_order", "across_lines"}
+_SIGNAL_KEYS = {"description", "terms", "patterns", "masked_by"}
 
 
 def _load_near(data: LDict, path: Path, lexicon: set[str], c: _Collector) -> list[NearDef]:
@@ -302,6 +305,12 @@ def _load_signals(
             continue
         if name in BUILTIN_SIGNALS:
             c.add(path, line, f"signal {name!r} is a built-in signal name")
+        for key in set(s) - _SIGNAL_KEYS:
+            c.add(path, line_of(s, key), f"signal {name!r}: unknown key {key!r}")
+        masked_by = _strs(s.get("masked_by"), path, line, "masked_by", c)
+        for other in masked_by:
+            if other not in sdata or other == name:
+                c.add(path, line, f"signal {name!r}: masked_by {other!r} is no other signal")
         specs = []
         terms = s.get("terms") or LList()
         for i, t in enumerate(terms):
@@ -333,7 +342,9 @@ def _load_signals(
         if not specs and not pats:
             c.add(path, line, f"signal {name!r} has no terms and no patterns")
         signals.append(
-            SignalDef(str(name), str(s.get("description") or ""), tuple(specs), tuple(pats))
+            SignalDef(
+                str(name), str(s.get("description") or ""), tuple(specs), tuple(pats), masked_by
+            )
         )
     dec = data.get("decision") or LDict()
     decision = None

@@ -143,3 +143,19 @@ def test_signals_near_each_other_are_near_only_within_one_field(rules) -> None:
     )[0]
     assert {"contact_request", "recovery_actor"} <= set(two_fields)
     assert "actor_contact" not in two_fields
+
+
+@pytest.mark.parametrize(
+    ("text", "guaranteed"),
+    [
+        ("Доход не гарантирован: прошлые результаты не гарантируют будущих", False),
+        ("Табысқа кепілдік берілмейді, 14% жылдық — болжам", False),
+        ("We do not guarantee returns of 12% a year", False),
+        ("Гарантированный доход 12% в месяц, без риска", True),
+        ("Банк вам такого не даст, а у нас доход гарантирован: 12% в месяц", True),
+    ],
+)
+def test_a_guarantee_inside_a_disclaimer_is_masked(rules, text, guaranteed) -> None:
+    found = _signals(rules, text)
+    assert ("guarantee" in found) is guaranteed
+    assert ("guaranteed_return" in found) is guaranteed

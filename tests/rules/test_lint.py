@@ -100,6 +100,27 @@ def test_an_unknown_key_of_a_near_signal_is_reported(data_dir: Path) -> None:
     ), problems
 
 
+def test_an_unknown_key_of_a_signal_and_a_mask_by_no_signal_are_reported(data_dir: Path) -> None:
+    signals = data_dir / "signals.yaml"
+    text = signals.read_text("utf-8")
+    text = text.replace("masked_by: [risk_disclaimer]", "masked_by: [risk_disclaimers]", 1)
+    text = text.replace(
+        "  no_effort:\n    description:", "  no_effort:\n    describe: x\n    description:", 1
+    )
+    signals.write_text(text, "utf-8")
+    _, problems = load_ruleset(data_dir)
+    messages = [str(p) for p in problems]
+    guarantee, describe = _line_of(signals, "  guarantee:"), _line_of(signals, "describe: x")
+    assert any(
+        f"{signals}:{guarantee}: signal 'guarantee': masked_by 'risk_disclaimers' is no other"
+        in m
+        for m in messages
+    ), messages
+    assert any(
+        f"{signals}:{describe}: signal 'no_effort': unknown key 'describe'" in m for m in messages
+    ), messages
+
+
 def test_broken_yaml_is_a_config_error_naming_file_and_line(data_dir: Path) -> None:
     rule = data_dir / "rules" / "recovery_scam.paid_recovery.yaml"
     rule.write_text("id: x\nsignals: [unclosed\n", "utf-8")
