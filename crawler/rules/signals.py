@@ -160,16 +160,26 @@ def _other_item(text: str, end: int, start: int) -> bool:
     return nl >= 0 and _DATED_LINE_RE.match(text, nl + 1) is None
 
 
+_PER_UNIT_RE = re.compile(r"\s?/\s?[a-z]")
+
+
+def _per_unit(text: str, end: int) -> bool:
+    """Whether the amount ending at ``end`` is a price per unit (25 000 ₸/ночь, 5 000 ₸/час): a
+    tariff, whose next tariffs (140 000 ₸/неделя) are no growth of it."""
+    return _PER_UNIT_RE.match(text, end) is not None
+
+
 def growth(
     found: list[tuple[float, int, int]], params: Mapping[str, float], text: str
 ) -> tuple[int, int] | None:
     """First pair of amounts of ``text`` where a later one is min_ratio–max_ratio times an
-    earlier one, both on one line or the later on a dated line (День 8: …)."""
+    earlier one, both on one line or the later on a dated line (День 8: …); an earlier one that
+    is a price per unit grows into nothing."""
     window = params.get("window", 160)
     lo, hi = params.get("min_ratio", 2.0), params.get("max_ratio", 200.0)
     floor = params.get("min_amount", 10.0)
     for i, (a, s, e) in enumerate(found):
-        if a < floor:
+        if a < floor or _per_unit(text, e):
             continue
         for b, s2, e2 in found[i + 1 :]:
             if e2 - s > window:
@@ -217,14 +227,14 @@ def growth_pairs(
 
     Two amounts; an amount and a bare figure after it read in the amount's unit (с 60 тысяч
     вышло 210); two bare figures joined by an arrow (500 → 590). Ranges are not growth, nor
-    two items of a list (see :func:`growth`).
+    two items of a list, nor a price per unit and the next (see :func:`growth`).
     """
     window = params.get("window", 160)
     hi = params.get("max_ratio", 200.0)
     floor = params.get("min_amount", 10.0)
     out: list[tuple[int, int]] = []
     for i, (a, s, e) in enumerate(found):
-        if a < floor:
+        if a < floor or _per_unit(text, e):
             continue
         unit = None
         for b, s2, e2 in found[i + 1 :]:

@@ -75,6 +75,9 @@ def test_deposits_pay_ranges_and_prices_are_not_period_growth(rules, text) -> No
         "• стрижка — 3 000 ₸\n• окрашивание — 18 000 ₸\n• кератин — 25 000 ₸",
         "1) Уборка территории — 8 950 000 ₸\n2) Поставка компьютеров — 214 000 000 ₸",
         "Баня +15 000 ₸\nбудни 45 000 ₸/сутки",
+        # one line: a price per unit, then the next tariff
+        "Rates: 25,000 KZT/night, 140,000 KZT/week",
+        "Репетитор: 6 000 ₸/час, пакет из 8 занятий — 44 000 ₸",
     ],
 )
 def test_amounts_of_two_items_of_a_list_are_no_growth(rules, text) -> None:
@@ -159,3 +162,17 @@ def test_a_guarantee_inside_a_disclaimer_is_masked(rules, text, guaranteed) -> N
     found = _signals(rules, text)
     assert ("guarantee" in found) is guaranteed
     assert ("guaranteed_return" in found) is guaranteed
+
+
+@pytest.mark.parametrize(
+    ("text", "unit_price"),
+    [
+        ("Студия посуточно: 15 000 ₸/сутки, 250 000 ₸/мес", True),
+        ("Ет 3 800 ₸/кг, қымыз 1 500 ₸/л", True),
+        ("Coworking hot desk 45,000 KZT/month, meeting room 4,000 KZT/hour", True),
+        # a daily figure with a slash is how pitches write a return: no tariff
+        ("NFT за 500 USDT приносит 40 USDT/day", False),
+    ],
+)
+def test_a_price_per_unit_is_a_tariff(rules, text, unit_price) -> None:
+    assert ("unit_price" in _signals(rules, text)) is unit_price
