@@ -182,6 +182,8 @@ TRAIN_BENCH_CORPORA = (
     "holdout16_wild",
     "holdout18_wild",
     "holdout19_ads",
+    "holdout20_wild",
+    "holdout21_ads",
     "everyday_train",
     "genre_train",
     "genre2_train",
@@ -195,6 +197,7 @@ BLIND_BENCH_CORPORA = (
     "genre_test",
     "genre2_test",  # read to fix the rules, never trained on
     "genre3_test",
+    "genre4_test",  # read to fix the rules, never trained on
 )
 
 

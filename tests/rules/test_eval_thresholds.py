@@ -49,8 +49,8 @@ def test_every_verdict_explains_itself(engine, dev_ads) -> None:
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "data"
 
-# Floors a little under what the corpora score now (docs/rules.md, "holdout18, holdout19 and
-# texts of unseen genres"):
+# Floors a little under what the corpora score now (docs/rules.md, "holdout20 to holdout22 and
+# genre4"):
 # a change to the rule data that loses more than an ad or two here is a regression.
 RULES_ALONE_FLOORS = {
     "holdout4_wild": 0.96,
@@ -68,10 +68,13 @@ RULES_ALONE_FLOORS = {
     "holdout17_mixed": 0.92,
     "holdout18_wild": 0.96,
     "holdout19_ads": 0.97,
+    "holdout20_wild": 0.93,
+    "holdout21_ads": 0.97,
     "everyday_test": 0.96,
     "genre_test": 0.96,
     "genre2_test": 0.85,
     "genre3_test": 0.87,
+    "genre4_test": 0.86,
 }
 # Corpora the learned lexicon is not trained on: the shipped engine (rules + lexicon) there.
 BLIND_BLEND_FLOORS = {
@@ -83,6 +86,7 @@ BLIND_BLEND_FLOORS = {
     "genre_test": 0.97,
     "genre2_test": 0.97,
     "genre3_test": 0.96,
+    "genre4_test": 0.96,
 }
 
 
