@@ -320,7 +320,9 @@ class Engine:
             if present.isdisjoint(group):
                 return None
         sigs, weights = self._weight_cols[rule.id]
-        return sum(compress(weights, map(present.__contains__, sigs)))
+        # Rounded: weights are decimals, and a sum that is the threshold in decimals fires whatever
+        # the float order of summation (Python 3.12 changed sum() of floats).
+        return round(math.fsum(compress(weights, map(present.__contains__, sigs))), 9)
 
     def present_signals(self, found: Mapping[str, list[_Hit]], doc: _Doc) -> set[str]:
         """Signal names present, plus ``name@2`` / ``name@3`` for 2 or 3 distinct matched words."""

@@ -3,6 +3,9 @@ alternation in the lexicon, and words the learned lexicon reads apart by script.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import pytest
 
 from crawler.rules.engine import Engine, document
@@ -176,3 +179,15 @@ def test_a_guarantee_inside_a_disclaimer_is_masked(rules, text, guaranteed) -> N
 )
 def test_a_price_per_unit_is_a_tariff(rules, text, unit_price) -> None:
     assert ("unit_price" in _signals(rules, text)) is unit_price
+
+
+def test_a_rule_scores_its_weights_as_decimals(rules) -> None:
+    """0.3 + 2.5 + 0.3 + 0.9 is 3.9999999999999996 summed in float order (Python 3.11) and 4.0
+    with Python 3.12's compensated sum(): the score is the decimal sum on every version."""
+    rule = dataclasses.replace(
+        rules.rules[0], id="test.decimal", brands=(), require_all=(), require_any=()
+    )
+    sigs = ("a", "b", "c", "d")
+    engine = copy.copy(rules)
+    engine._weight_cols = {rule.id: (sigs, (0.3, 2.5, 0.3, 0.9))}
+    assert engine.rule_score(rule, set(sigs), set()) == 4.0
