@@ -198,6 +198,7 @@ BLIND_BENCH_CORPORA = (
     "genre2_test",  # read to fix the rules, never trained on
     "genre3_test",
     "genre4_test",  # read to fix the rules, never trained on
+    "holdout22_mixed",
 )
 
 
