@@ -160,6 +160,7 @@ class Engine:
             m = pat.search(text)
             if m:
                 add(name, _Hit(m.start(), m.end()))
+        # Masks apply in the order of signals.yaml: a hit dropped by one mask covers nothing later.
         for sig, by in self._masks:
             if sig in found:
                 _mask(found, sig, [h for b in by for h in found.get(b, ())])
@@ -448,7 +449,7 @@ def _russian_minutes(norm: Normalized) -> set[tuple[int, int]]:
 
 
 def _mask(found: dict[str, list[_Hit]], sig: str, covers: list[_Hit]) -> None:
-    """Drop the hits of ``sig`` that lie inside one of ``covers`` (and the signal if none is left)."""
+    """Drop the hits of ``sig`` inside one of ``covers`` (and the signal if none is left)."""
     if not covers:
         return
     kept = [h for h in found[sig] if not any(c.start <= h.start and h.end <= c.end for c in covers)]

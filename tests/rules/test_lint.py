@@ -112,8 +112,7 @@ def test_an_unknown_key_of_a_signal_and_a_mask_by_no_signal_are_reported(data_di
     messages = [str(p) for p in problems]
     guarantee, describe = _line_of(signals, "  guarantee:"), _line_of(signals, "describe: x")
     assert any(
-        f"{signals}:{guarantee}: signal 'guarantee': masked_by 'risk_disclaimers' is no other"
-        in m
+        f"{signals}:{guarantee}: signal 'guarantee': masked_by 'risk_disclaimers' is no other" in m
         for m in messages
     ), messages
     assert any(
