@@ -191,3 +191,18 @@ def test_a_rule_scores_its_weights_as_decimals(rules) -> None:
     engine = copy.copy(rules)
     engine._weight_cols = {rule.id: (sigs, (0.3, 2.5, 0.3, 0.9))}
     assert engine.rule_score(rule, set(sigs), set()) == 4.0
+
+
+@pytest.mark.parametrize(
+    ("text", "discount"),
+    [
+        ("Абонемент на 3 месяца 48 000 ₸ (−11%)", True),
+        ("Студентам скидка 15%, экономия 13% при оплате за год", True),
+        ("3 айға алсаңыз 10% жеңілдік", True),
+        ("Black Friday: 20% off every plan", True),
+        # a gain is no discount
+        ("Платформа даёт +15% в месяц", False),
+    ],
+)
+def test_a_percentage_off_a_price_is_a_discount(rules, text, discount) -> None:
+    assert ("discount" in _signals(rules, text)) is discount
