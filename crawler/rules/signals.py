@@ -195,6 +195,14 @@ _BARE_RE = re.compile(
 )
 _RANGE_GAP_RE = re.compile(r"\s*(?:[-–—/]|do|to|dan|ge deiin|deiin|\.\.\.|…)\s*")
 _ARROW_GAP_RE = re.compile(r"\s*(?:→|->|=>|⇒|➡️?|>)\s*")
+# What the later of two bare figures becomes or brings back (100 салсаң, айдың соңында 250
+# болады; кладёшь 50, через неделю 90 получаешь; put 100 in, 180 comes back).
+_RESULT_AFTER_RE = re.compile(
+    r"\s?(?:(?:ming|min|tis\w*|k)\s)?(?:bolad\w*|boldi|budet|stanet|stalo|vernet\w*|vernu\w*|vozvrash\w*"
+    r"|poluch\w*|vishl\w*|vihod\w*|prevrat\w*|sniat\w*|snimaesh\w*|kaitad\w*|kaitip|kaitar\w*|alas\w*"
+    r"|shigad\w*|shikti|tused\w*|tusti|becomes|comes back|back\b|returns?\b)"
+)
+_BARE_GAP = 40  # characters between two bare figures read as a stake and its result
 
 
 def bare_numbers(text: str, found: list[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
@@ -226,7 +234,8 @@ def growth_pairs(
     """Spans of (earlier, later) figure pairs whose ratio is ``min_ratio``–``max_ratio``.
 
     Two amounts; an amount and a bare figure after it read in the amount's unit (с 60 тысяч
-    вышло 210); two bare figures joined by an arrow (500 → 590). Ranges are not growth, nor
+    вышло 210); two bare figures joined by an arrow (500 → 590), or on one line with what the
+    later one becomes after it (100 салсаң, айдың соңында 250 болады). Ranges are not growth, nor
     two items of a list, nor a price per unit and the next (see :func:`growth`).
     """
     window = params.get("window", 160)
@@ -261,6 +270,14 @@ def growth_pairs(
         if a < floor or i + 1 >= len(bare):
             continue
         b, s2, e2 = bare[i + 1]
-        if _ARROW_GAP_RE.fullmatch(text[e:s2]) and min_ratio <= b / a <= hi:
+        if not min_ratio <= b / a <= hi:
+            continue
+        gap = text[e:s2]
+        if _ARROW_GAP_RE.fullmatch(gap) or (
+            len(gap) <= _BARE_GAP
+            and "\n" not in gap
+            and not _RANGE_GAP_RE.fullmatch(gap)
+            and _RESULT_AFTER_RE.match(text, e2)
+        ):
             out.append((s, e2))
     return out

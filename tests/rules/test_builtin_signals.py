@@ -54,6 +54,9 @@ def test_a_cited_claim_still_counts(rules, text) -> None:
         "Week 1: 500 → 590, week 2: 590 → 690",
         "Таңертең 100 мың салам, кешке 115 шешемін",
         "Вложил 100 000 — через 7 дней получаешь 115 000",
+        # two bare figures: a stake and what it becomes (said, not written with an arrow)
+        "100 салсаң, айдың соңында 250 болады",
+        "кладёшь 50, через неделю 90 получаешь",
     ],
 )
 def test_growth_over_a_short_named_period_is_period_growth(rules, text) -> None:
@@ -66,6 +69,8 @@ def test_growth_over_a_short_named_period_is_period_growth(rules, text) -> None:
         "Вклад: 1 000 000 ₸ через год станут 1 150 000 ₸, гарантия КФГД",
         "Комплектовщики: 12 000–15 000 ₸ за смену, выплаты еженедельно",
         "Курьеры: от 15 000 до 17 000 ₸ в день",
+        # two bare figures with no word of what the later one becomes
+        "Смена 12 часов, через неделю 14 смен в графике",
     ],
 )
 def test_deposits_pay_ranges_and_prices_are_not_period_growth(rules, text) -> None:
