@@ -211,3 +211,16 @@ def test_a_rule_scores_its_weights_as_decimals(rules) -> None:
 )
 def test_a_percentage_off_a_price_is_a_discount(rules, text, discount) -> None:
     assert ("discount" in _signals(rules, text)) is discount
+
+
+@pytest.mark.parametrize(
+    ("text", "fee"),
+    [
+        ("No registration fee, no paid training, no deposits: a demo lesson only", False),
+        ("Выплаты детям на жильё — без всяких сборов и комиссий", False),
+        ("Ешқандай жарна төлемейсіз, тіркелу тегін", False),
+        ("Для вывода оплатите комиссию 5% и страховой сбор", True),
+    ],
+)
+def test_a_fee_that_is_said_not_to_be_taken_is_masked(rules, text, fee) -> None:
+    assert ("fee_request" in _signals(rules, text)) is fee
