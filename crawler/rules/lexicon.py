@@ -10,7 +10,9 @@ term covers Cyrillic, Kazakh letters, Latin typing, homoglyphs and leetspeak. Sy
 
 A stem that ends in a voiceless п, к or қ also finds its voiced form before a vowel suffix, as
 Kazakh spells it (consonant alternation at the suffix boundary): ``салық*`` finds «салығын»,
-``жабық топ*`` «жабық тобына», ``жинақ*`` «жинағы» (:func:`alternations`).
+``жабық топ*`` «жабық тобына», ``жинақ*`` «жинағы» (:func:`alternations`). A stem that ends
+in -t also finds its English plural, which the skeleton writes with ``c`` (``specialist*`` finds
+"specialists", read "specialisc": :func:`plural_key`).
 
 All terms of all signals become one trie-shaped regular expression, so a field is scanned once,
 whatever the size of the lexicon. *Patterns* (numbers with periods, multipliers …) are regular
@@ -101,6 +103,15 @@ def alternations(spec: TermSpec) -> list[str]:
     return [base + v for v in _VOWELS]
 
 
+def plural_key(spec: TermSpec) -> str | None:
+    """The whole-word key of an English plural of a stem ending in -t: the skeleton folds ``ts``
+    into ``c`` (ц), so "specialists" reads "specialisc" and the stem ``specialist*`` misses it."""
+    last = spec.words[-1]
+    if not spec.stem or len(last) < 4 or last[-1] != "t" or "*" in spec.key:
+        return None
+    return spec.key[:-1] + "c"
+
+
 class TermHit(NamedTuple):
     signal: str
     start: int
@@ -114,11 +125,14 @@ class TermScanner:
         self._index: dict[str, list[tuple[str, bool]]] = {}
         for signal, specs in terms.items():
             for spec in specs:
-                entry = (signal, spec.stem)
-                for key in (spec.key, *alternations(spec)):
+                keys = [(key, spec.stem) for key in (spec.key, *alternations(spec))]
+                plural = plural_key(spec)
+                if plural is not None:
+                    keys.append((plural, False))
+                for key, stem in keys:
                     bucket = self._index.setdefault(key, [])
-                    if entry not in bucket:
-                        bucket.append(entry)
+                    if (signal, stem) not in bucket:
+                        bucket.append((signal, stem))
         # Every key (a match always ends on one) -> the keys that are its prefixes, longest first.
         self._prefixes: dict[str, list[tuple[int, list[tuple[str, bool]]]]] = {}
         index = self._index

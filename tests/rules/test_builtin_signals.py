@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 
 from crawler.rules.engine import Engine, document
-from crawler.rules.lexicon import TermSpec, alternations
+from crawler.rules.lexicon import TermSpec, alternations, plural_key
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +121,17 @@ def test_a_stem_ending_in_a_voiceless_consonant_finds_its_kazakh_voiced_form() -
     ]
     assert alternations(TermSpec(("salik",), False)) == []  # whole words are exact
     assert alternations(TermSpec(("tabis",), True)) == []
+
+
+def test_the_english_plural_of_a_stem_in_t_is_found_though_ts_folds_into_c() -> None:
+    assert plural_key(TermSpec(("specialist",), True)) == "specialisc"
+    assert plural_key(TermSpec(("specialist",), False)) is None  # whole words are exact
+    assert plural_key(TermSpec(("agent",), True)) == "agenc"
+    assert plural_key(TermSpec(("tabis",), True)) is None
+
+
+def test_chargeback_specialists_are_a_recovery_actor(rules) -> None:
+    assert "recovery_actor" in _signals(rules, "Our chargeback specialists file the dispute")
 
 
 @pytest.mark.parametrize(
